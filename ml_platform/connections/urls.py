@@ -1,0 +1,2 @@
+
+urlpatterns: list = []  # the connection routes land with the connections work

@@ -1,0 +1,2 @@
+
+urlpatterns: list = []  # the ETL routes land with the ETL jobs and runs work
