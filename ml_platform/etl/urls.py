@@ -1,2 +1,8 @@
+from django.urls import path
 
-urlpatterns: list = []  # the ETL routes land with the ETL jobs and runs work
+from . import views
+
+urlpatterns = [
+    # Page Views
+    path("models/<int:model_id>/etl/", views.model_etl, name="model_etl"),
+]
