@@ -13,3 +13,15 @@ def healthz(request):
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         return JsonResponse({"status": "error", "message": "database unreachable"}, status=503)
     return JsonResponse({"status": "success"})
+
+
+class HealthCheckMiddleware:
+    """Answer /healthz before host validation and the HTTPS redirect: probes call it by IP over plain HTTP."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path == "/healthz" and request.method == "GET":
+            return healthz(request)
+        return self.get_response(request)

@@ -33,6 +33,6 @@ def project_add_member(*, project: ModelEndpoint, actor, username: str) -> None:
         raise PermissionDenied("Only the project's creator can add members.")
     member = get_user_model().objects.filter(username=username).first()
     if member is None:
-        raise Invalid("No such user.", errors={"username": ["No user with this name."]})
+        raise Invalid("No user with this name.", errors={"username": ["No user with this name."]})
     if member.pk != project.created_by_id:
         project.members.add(member)
