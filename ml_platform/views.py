@@ -2,8 +2,10 @@
 
 ETL and connections live in their sub-apps (`ml_platform/etl/`, `ml_platform/connections/`).
 """
+import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
@@ -13,11 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ml_platform import selectors, services
 from ml_platform.etl import services as etl_services
+from ml_platform.etl import views as etl_page
 from ml_platform.forms import MemberForm, PipelineConfigurationForm, ProjectForm
 from ml_platform.models import DataSourceTable, ETLRun, PipelineRun
 from ml_platform.utils.auth import api_login_required
 from ml_platform.utils.errors import ApplicationError, NotImplementedYet
 from ml_platform.utils.json_api import json_api
+
+logger = logging.getLogger(__name__)
 
 
 def _project_page(request, project, template: str, context: dict | None = None, *, section: str):
@@ -75,7 +80,7 @@ def model_dashboard(request, model_id):
     etl_config = services.project_etl_config(project=project)
     context = {
         "connections": project.connections.all(),
-        "jobs": etl_config.data_sources.select_related("connection").prefetch_related("tables"),
+        "jobs": etl_page.decorate_jobs(etl_page.jobs_with_health(etl_config)),
         "recent_runs": selectors.project_recent_runs(project=project),
         "tables": DataSourceTable.objects.filter(data_source__etl_config=etl_config).select_related("data_source"),
         "members": project.members.all(),
@@ -85,15 +90,59 @@ def model_dashboard(request, model_id):
     return _project_page(request, project, "ml_platform/model_dashboard.html", context, section="dashboard")
 
 
+def _warehouse_tables(project, loaded_by: dict) -> tuple[list[dict], str]:
+    """The project's warehouse tables per logical dataset, joined with the job that last loaded each."""
+    from ml_platform.utils.warehouse import get_warehouse, physical_dataset
+
+    warehouse, tables = get_warehouse(), []
+    datasets = sorted({"raw_data", *(key[0] for key in loaded_by)})
+    try:
+        for dataset in datasets:
+            for item in warehouse.list_tables(physical_dataset(project.pk, dataset)):
+                source = loaded_by.get((dataset, item["name"]))
+                tables.append({"dataset": dataset, "name": item["name"], "rows": item.get("row_count"),
+                               "size": item.get("size_bytes"), "source": source})
+    except ApplicationError as exc:
+        return tables, exc.message
+    except Exception:  # noqa: BLE001 - an unreachable warehouse is a message on the page, never a 500
+        logger.exception("Warehouse listing failed for project %s", project.pk)
+        return tables, "The warehouse could not be read right now."
+    return tables, ""
+
+
+def _table_detail(project, dataset: str, name: str) -> dict:
+    """Column schema and a 20-row preview of one warehouse table."""
+    from ml_platform.utils.warehouse import get_warehouse, physical_dataset
+
+    warehouse = get_warehouse()
+    physical = physical_dataset(project.pk, dataset)
+    try:
+        columns = warehouse.table_columns(physical, name) or []
+        preview = warehouse.preview(physical, name, limit=20) if columns else {"columns": [], "rows": []}
+    except Exception:  # noqa: BLE001 - shown as a message next to the table
+        logger.exception("Warehouse preview failed for project %s", project.pk)
+        return {"dataset": dataset, "name": name, "error": "This table could not be read right now."}
+    return {"dataset": dataset, "name": name, "columns": columns, "preview": preview}
+
+
 @login_required
 @require_GET
 def model_dataset(request, model_id):
-    """The project's warehouse tables, as loaded by its ETL jobs."""
+    """The project's warehouse tables: rows, last load and by which job, column schema and a 20-row preview."""
     project = selectors.project_get_for_user(user=request.user, project_id=model_id)
-    tables = DataSourceTable.objects.filter(data_source__etl_config__model_endpoint=project).select_related(
-        "data_source"
-    )
-    return _project_page(request, project, "ml_platform/model_dataset.html", {"tables": tables}, section="dataset")
+    loaded = DataSourceTable.objects.filter(data_source__etl_config__model_endpoint=project).select_related(
+        "data_source").order_by("last_synced_at")
+    loaded_by = {(t.dest_dataset, t.dest_table_name): t for t in loaded}
+    tables, error = _warehouse_tables(project, loaded_by)
+    chosen = request.GET.get("table", "")
+    if not chosen and tables:
+        chosen = f"{tables[0]['dataset']}.{tables[0]['name']}"
+    known = {f"{t['dataset']}.{t['name']}" for t in tables}
+    detail = _table_detail(project, *chosen.split(".", 1)) if chosen in known else None
+    pending = [t for key, t in loaded_by.items() if f"{key[0]}.{key[1]}" not in known]
+    context = {"warehouse_tables": tables, "warehouse_error": error, "detail": detail, "chosen": chosen,
+               "pending_tables": pending, "backend": settings.WAREHOUSE_BACKEND}
+    return _project_page(request, project, "ml_platform/model_dataset.html", context, section="dataset")
 
 
 @login_required
