@@ -1,0 +1,175 @@
+"""Runner benchmark: PostgreSQL/MariaDB 11-column tables -> DuckDB, against binary COPY and ConnectorX.
+
+Usage: .venv/bin/python bench/runner_bench.py [--rows 5000000] [--skip-generate] [--out bench/results/runner.json]
+Generates the data itself (database `bench_runner` on the local PostgreSQL and MariaDB), runs every
+measurement in the same session and prints seconds, peak RSS and the ratios the runner issue targets.
+"""
+
+# ruff: noqa: S608 - fixed benchmark SQL built from constants, no user input
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+DB = "bench_runner"
+COLUMNS = ("id bigint PRIMARY KEY, customer_id integer, amount numeric(12,2), qty integer, price double precision, "
+           "status text, note text, created_at timestamptz, updated_at timestamptz, flag boolean, day date")
+MY_COLUMNS = ("id bigint PRIMARY KEY, customer_id int, amount decimal(12,2), qty int, price double, "
+              "status varchar(16), note varchar(64), created_at datetime(6), updated_at datetime(6), "
+              "flag tinyint(1), day date, KEY (updated_at)")
+
+
+def sh(cmd: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, shell=True, check=True, capture_output=True, text=True, **kw)
+
+
+def psql(sql: str, db: str = DB) -> None:
+    sh(f"psql -h 127.0.0.1 -U postgres -d {db} -v ON_ERROR_STOP=1 -q", input=sql)
+
+
+def mysql(sql: str) -> None:
+    sh("mysql -h 127.0.0.1 -uroot", input=sql)
+
+
+def generate_pg(rows: int) -> None:
+    """bench (rows) and bench_1m (1M rows) with an index on updated_at."""
+    sh(f"psql -h 127.0.0.1 -U postgres -d postgres -q -c 'DROP DATABASE IF EXISTS {DB}' -c 'CREATE DATABASE {DB}'")
+    psql(f"""
+    CREATE TABLE bench ({COLUMNS});
+    INSERT INTO bench SELECT g, g % 100000, (g % 100000) / 100.0, g % 17, g * 0.25,
+      (ARRAY['new','paid','shipped','cancelled'])[g % 4 + 1], 'note for row ' || g,
+      '2020-01-01'::timestamptz + g * interval '1 second', '2020-01-01'::timestamptz + g * interval '1 second',
+      g % 2 = 0, '2020-01-01'::date + (g % 1000)
+    FROM generate_series(1, {rows}) g;
+    CREATE INDEX ON bench (updated_at);
+    CREATE TABLE bench_1m AS SELECT * FROM bench WHERE id <= 1000000;
+    VACUUM ANALYZE;
+    """)
+
+
+def generate_mysql(rows: int) -> None:
+    mysql(f"""
+    DROP DATABASE IF EXISTS {DB}; CREATE DATABASE {DB}; USE {DB};
+    CREATE TABLE bench ({MY_COLUMNS});
+    INSERT INTO bench SELECT seq, seq % 100000, (seq % 100000) / 100.0, seq % 17, seq * 0.25,
+      ELT(seq % 4 + 1, 'new','paid','shipped','cancelled'), CONCAT('note for row ', seq),
+      TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND, TIMESTAMP'2020-01-01 00:00:00' + INTERVAL seq SECOND,
+      seq % 2 = 0, DATE'2020-01-01' + INTERVAL (seq % 1000) DAY
+    FROM seq_1_to_{rows};
+    """)
+
+
+def measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS MB of the command, stdout) measured by a fresh wrapper process."""
+    wrapper = ("import json, resource, subprocess, sys, time; t=time.perf_counter(); "
+               "p=subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "d=time.perf_counter()-t; sys.stderr.write(p.stderr[-3000:]); "
+               "rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+               "print(json.dumps({'s': d, 'rc': p.returncode, 'rss': rss, 'out': p.stdout[-4000:]}))")
+    p = subprocess.run([PY, "-c", wrapper, *cmd], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                       cwd=REPO)
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    if res["rc"] != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{p.stderr}\n{res['out']}")
+    return res["s"], res["rss"] / 1024, res["out"]
+
+
+def runner(config: dict, workdir: Path) -> tuple[float, float, dict]:
+    path = workdir / f"job_{time.monotonic_ns()}.json"
+    path.write_text(json.dumps(config))
+    seconds, rss, out = measured([PY, "-m", "etl_runner", "run", "--config", str(path)])
+    final = [json.loads(x) for x in out.splitlines() if '"finalize"' in x][-1]
+    return seconds, rss, final
+
+
+def job(kind: str, port: int, user: str, table: str, mode: str, duck: Path, schema: str | None = "public") -> dict:
+    t = {"table_id": 1, "source_table": table, "dest_dataset": "bench", "dest_table": table, "load_mode": mode}
+    if schema:
+        t["source_schema"] = schema
+    if mode == "merge":
+        t |= {"cursor_column": "updated_at", "primary_key": ["id"]}
+    return {"version": 1, "run_id": 1, "job": {"id": 1, "name": "bench", "project_id": 1},
+            "source": {"kind": kind, "params": {"host": "127.0.0.1", "port": port, "database": DB, "username": user}},
+            "destination": {"backend": "duckdb", "dataset": "bench", "duckdb_path": str(duck)},
+            "tables": [t], "options": {"batch_size": 100000}}
+
+
+def copy_binary_seconds(table: str) -> float:
+    copy = f"\\copy (SELECT * FROM {table}) TO '/dev/null' WITH (FORMAT binary)"
+    cmd = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB, "-c", copy]
+    return measured(cmd)[0]
+
+
+def connectorx_seconds() -> tuple[float, float]:
+    code = ("import connectorx as cx; t=cx.read_sql('mysql://root@127.0.0.1:3306/bench_runner', "
+            "'SELECT id, customer_id, CAST(amount AS CHAR) amount, qty, price, status, note, created_at, updated_at, "
+            "flag, day FROM bench', return_type='arrow'); print(t.num_rows)")
+    s, rss, _ = measured([PY, "-c", code])
+    return s, rss
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=5_000_000)
+    ap.add_argument("--skip-generate", action="store_true")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "runner.json")
+    args = ap.parse_args()
+    if not args.skip_generate:
+        t = time.perf_counter()
+        generate_pg(args.rows)
+        generate_mysql(args.rows)
+        print(f"generated {args.rows} rows in PostgreSQL and MariaDB in {time.perf_counter() - t:.0f}s", flush=True)
+    r: dict = {"rows": args.rows}
+    with tempfile.TemporaryDirectory(prefix="runner_bench_") as tmp:
+        work = Path(tmp)
+        r["copy_binary_s"] = copy_binary_seconds("bench")
+        pg = ("postgresql", 5432, "postgres")
+        r["full_s"], r["full_rss_mb"], _ = runner(job(*pg, "bench", "replace", work / "a.duckdb"), work)
+        r["full_1m_s"], r["full_1m_rss_mb"], _ = runner(job(*pg, "bench_1m", "replace", work / "b.duckdb"), work)
+        merge = job(*pg, "bench", "merge", work / "c.duckdb")
+        r["merge_initial_s"], r["merge_initial_rss_mb"], _ = runner(merge, work)
+        psql("UPDATE bench SET status = 'changed', updated_at = now() WHERE id % 100 = 0")
+        r["incremental_1pct_s"], r["incremental_rss_mb"], final = runner(merge, work)
+        r["incremental_rows"] = final["tables"][0]["rows_loaded"]
+        r["cx_mysql_s"], r["cx_mysql_rss_mb"] = connectorx_seconds()
+        my_job = job("mysql", 3306, "root", "bench", "replace", work / "d.duckdb", None)
+        r["mysql_full_s"], r["mysql_full_rss_mb"], _ = runner(my_job, work)
+    r["ratio_full_vs_copy"] = r["full_s"] / r["copy_binary_s"]
+    r["ratio_incremental_vs_full"] = r["incremental_1pct_s"] / r["full_s"]
+    r["ratio_mysql_vs_connectorx"] = r["mysql_full_s"] / r["cx_mysql_s"]
+    report(r)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(r, indent=2))
+
+
+def report(r: dict) -> None:
+    print(f"\n{r['rows']:,} rows, 11 columns, {os.cpu_count()} cores")
+    lines = [
+        ("psql \\copy binary -> /dev/null", r["copy_binary_s"], None),
+        ("runner full load PG -> DuckDB (replace)", r["full_s"], r["full_rss_mb"]),
+        ("runner full load PG 1M rows", r["full_1m_s"], r["full_1m_rss_mb"]),
+        ("runner initial merge load PG", r["merge_initial_s"], r["merge_initial_rss_mb"]),
+        (f"runner merge after 1% change ({r['incremental_rows']} rows)", r["incremental_1pct_s"],
+         r["incremental_rss_mb"]),
+        ("ConnectorX read MariaDB (arrow)", r["cx_mysql_s"], r["cx_mysql_rss_mb"]),
+        ("runner full load MariaDB -> DuckDB", r["mysql_full_s"], r["mysql_full_rss_mb"]),
+    ]
+    for name, s, rss in lines:
+        print(f"  {name:<48} {s:7.2f} s" + (f"   peak RSS {rss:6.0f} MB" if rss else ""))
+    print(f"  full load / binary COPY           {r['ratio_full_vs_copy']:.2f}x  (target < 1.6x)")
+    print(f"  incremental(1%) / full load       {r['ratio_incremental_vs_full']:.2%}  (target < 10%)")
+    print(f"  MariaDB full load / ConnectorX    {r['ratio_mysql_vs_connectorx']:.2f}x  (target < 2x)")
+    print(f"  peak RSS 1M vs 5M                 {r['full_1m_rss_mb']:.0f} MB vs {r['full_rss_mb']:.0f} MB"
+          " (target < 600 MB, flat)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""The ETL runner: extract -> normalize -> load, its own program; never imports Django."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,1 @@
+"""Warehouses: one module per backend (see base.py)."""

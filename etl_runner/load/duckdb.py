@@ -1,0 +1,235 @@
+"""DuckDB warehouse: Arrow batches stream into the table inside one transaction with the table's state."""
+# ruff: noqa: S608 - every identifier goes through quote()/quote_ident() and every value is a parameter
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl_runner.config import DestinationConfig, RunOptions, TableConfig
+from etl_runner.extract.base import FileInfo
+from etl_runner.load import duckdb_schema as ds
+from etl_runner.load.base import LoadPlan, LoadResult, ProcessedFile, WarehouseError
+from etl_runner.load.duckdb_schema import quote
+
+STATE_DDL = (
+    "CREATE TABLE IF NOT EXISTS {s}._etl_state (dest_table VARCHAR PRIMARY KEY, cursor_value VARCHAR, "
+    "run_id BIGINT, updated_at TIMESTAMPTZ)",
+    "CREATE TABLE IF NOT EXISTS {s}._etl_files (dest_table VARCHAR, path VARCHAR, size BIGINT, "
+    "generation VARCHAR, etag VARCHAR, modified_at VARCHAR, rows BIGINT, run_id BIGINT, "
+    "loaded_at TIMESTAMPTZ, PRIMARY KEY (dest_table, path))",
+)
+LOCK_WAIT_SECONDS = float(os.environ.get("RUNNER_WAREHOUSE_WAIT_SECONDS", "3600"))
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+class DuckDBWarehouse:
+    """The embedded warehouse: one schema per dataset, `_etl_state` / `_etl_files` beside the data."""
+
+    def __init__(self, destination: DestinationConfig, options: RunOptions):
+        self.path = destination.duckdb_path
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._fault = os.environ.get("RUNNER_FAULT_AT")
+
+    def open(self, on_wait: Callable[[], None] | None = None) -> None:
+        """Connect as the single writer; while another process holds the file, wait with backoff."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        deadline, delay, waited = time.monotonic() + LOCK_WAIT_SECONDS, 0.05, False
+        while True:
+            try:
+                self.con = duckdb.connect(self.path, config=self._settings())
+                return
+            except duckdb.IOException as exc:
+                if not _is_lock_error(exc) or time.monotonic() > deadline:
+                    raise WarehouseError(f"cannot open the DuckDB warehouse: {exc}") from None
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _settings() -> dict[str, str]:
+        settings = {"memory_limit": os.environ.get("RUNNER_DUCKDB_MEMORY_LIMIT", "384MB"),
+                    "preserve_insertion_order": "false"}
+        if threads := os.environ.get("RUNNER_DUCKDB_THREADS"):
+            settings["threads"] = threads
+        return settings
+
+    def _ensure_schema(self, schema: str) -> None:
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        for ddl in STATE_DDL:
+            self.con.execute(ddl.format(s=quote(schema)))
+
+    def _state_exists(self, schema: str) -> bool:
+        return bool(ds.table_column_types(self.con, schema, "_etl_state"))
+
+    def read_state(self, table: TableConfig) -> str | None:
+        """The committed cursor from `_etl_state` (None when never loaded or on full_refresh)."""
+        if table.full_refresh or not self._state_exists(table.dest_dataset):
+            return None
+        row = self.con.execute(
+            f"SELECT cursor_value FROM {quote(table.dest_dataset)}._etl_state WHERE dest_table = ?",
+            [table.dest_table],
+        ).fetchone()
+        return row[0] if row else None
+
+    def processed_files(self, table: TableConfig) -> dict[str, ProcessedFile]:
+        """The file ledger of the table from `_etl_files`, keyed by path."""
+        if not self._state_exists(table.dest_dataset):
+            return {}
+        rows = self.con.execute(
+            f"SELECT path, size, generation, etag, modified_at, rows FROM {quote(table.dest_dataset)}._etl_files "
+            "WHERE dest_table = ?",
+            [table.dest_table],
+        ).fetchall()
+        return {r[0]: ProcessedFile(FileInfo(r[0], r[1], r[2], r[3], r[4]), r[5]) for r in rows}
+
+    def load(self, plan: LoadPlan) -> LoadResult:
+        """Stream the plan into its table and commit data + state together (rollback on any error)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            result = self._load_in_transaction(plan)
+            self._fault_hook("before_commit")
+            self.con.execute("COMMIT")
+            return result
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def _load_in_transaction(self, plan: LoadPlan) -> LoadResult:
+        t = plan.table
+        self._ensure_schema(t.dest_dataset)
+        schema = _duckdb_ready_schema(plan.schema)
+        reader = pa.RecordBatchReader.from_batches(schema, (_duckdb_ready(b, schema) for b in plan.batches))
+        self.con.register("__etl_incoming", reader)
+        try:
+            added, widened = [], []
+            if t.load_mode == "replace":
+                rows = self._replace(t)
+            else:
+                if ds.table_column_types(self.con, t.dest_dataset, t.dest_table):
+                    added, widened = self._apply_drift(t, schema)
+                else:
+                    self._create_empty(t, schema)
+                rows = self._merge(t, plan.mapping) if t.load_mode == "merge" else self._append(t, plan.mapping)
+        finally:
+            self._unregister("__etl_incoming")
+        self._write_state(t, plan.finish(), plan.run_id)
+        return LoadResult(rows, [c for c, _ in added], [c for c, _ in widened])
+
+    def _target(self, t: TableConfig, name: str | None = None) -> str:
+        return f"{quote(t.dest_dataset)}.{quote(name or t.dest_table)}"
+
+    def _unregister(self, name: str) -> None:
+        try:
+            self.con.unregister(name)
+        except duckdb.Error:  # an aborted transaction refuses it; the view dies with the rollback
+            pass
+
+    def _create_empty(self, t: TableConfig, schema: pa.Schema) -> None:
+        self.con.register("__etl_empty", schema.empty_table())
+        try:
+            self.con.execute(f"CREATE TABLE {self._target(t)} AS SELECT * FROM __etl_empty")
+        finally:
+            self._unregister("__etl_empty")
+
+    def _replace(self, t: TableConfig) -> int:
+        """Build the new table from the stream, then swap it in (same transaction)."""
+        new = f"__etl_new_{t.dest_table}"
+        self.con.execute(f"DROP TABLE IF EXISTS {self._target(t, new)}")
+        self.con.execute(f"CREATE TABLE {self._target(t, new)} AS SELECT * FROM __etl_incoming")
+        self._fault_hook("during_load")
+        rows = self.con.execute(f"SELECT count(*) FROM {self._target(t, new)}").fetchone()[0]
+        self.con.execute(f"DROP TABLE IF EXISTS {self._target(t)}")
+        self.con.execute(f"ALTER TABLE {self._target(t, new)} RENAME TO {quote(t.dest_table)}")
+        return rows
+
+    def _apply_drift(self, t: TableConfig, schema: pa.Schema) -> tuple[list, list]:
+        existing = ds.table_column_types(self.con, t.dest_dataset, t.dest_table)
+        incoming = ds.arrow_column_types(self.con, schema)
+        added, widen = ds.plan_drift(existing, incoming, t.schema_drift, f"{t.dest_dataset}.{t.dest_table}")
+        ds.apply_drift(self.con, self._target(t), added, widen)
+        return added, widen
+
+    def _append(self, t: TableConfig, mapping: dict[str, str]) -> int:
+        """Append the stream; with a lookback and a primary key, rows already present are skipped."""
+        source = "__etl_incoming"
+        if t.lookback_seconds and t.primary_key:
+            match = self._pk_match(t, mapping, "d", "i")
+            source = (f"(SELECT * FROM __etl_incoming i WHERE NOT EXISTS "
+                      f"(SELECT 1 FROM {self._target(t)} d WHERE {match}))")
+        rows = self.con.execute(f"INSERT INTO {self._target(t)} BY NAME SELECT * FROM {source}").fetchone()[0]
+        self._fault_hook("during_load")
+        return rows
+
+    @staticmethod
+    def _pk_match(t: TableConfig, mapping: dict[str, str], a: str, b: str) -> str:
+        keys = [quote(mapping.get(k, k)) for k in t.primary_key]
+        return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+
+    def _merge(self, t: TableConfig, mapping: dict[str, str]) -> int:
+        """Upsert by primary key: stage the stream, keep the latest row per key, delete + insert."""
+        stage = self._target(t, f"__etl_stage_{t.dest_table}")
+        pk = ", ".join(quote(mapping.get(k, k)) for k in t.primary_key)
+        cursor = mapping.get(t.cursor_column, t.cursor_column)
+        order = f"ORDER BY {quote(cursor)} DESC NULLS LAST" if t.cursor_column else ""
+        self.con.execute(f"DROP TABLE IF EXISTS {stage}")
+        self.con.execute(
+            f"CREATE TABLE {stage} AS SELECT * FROM __etl_incoming "
+            f"QUALIFY row_number() OVER (PARTITION BY {pk} {order}) = 1"
+        )
+        self._fault_hook("during_load")
+        match = self._pk_match(t, mapping, "d", "s")
+        self.con.execute(f"DELETE FROM {self._target(t)} d USING {stage} s WHERE {match}")
+        rows = self.con.execute(f"INSERT INTO {self._target(t)} BY NAME SELECT * FROM {stage}").fetchone()[0]
+        self.con.execute(f"DROP TABLE {stage}")
+        return rows
+
+    def _write_state(self, t: TableConfig, state, run_id: int | None) -> None:
+        """Upsert the cursor and ledger rows inside the load transaction."""
+        s, now = quote(t.dest_dataset), datetime.now(UTC)
+        self.con.execute(
+            f"INSERT OR REPLACE INTO {s}._etl_state VALUES (?, ?, ?, ?)", [t.dest_table, state.cursor, run_id, now]
+        )
+        for pf in state.files:
+            f = pf.file
+            self.con.execute(
+                f"INSERT OR REPLACE INTO {s}._etl_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [t.dest_table, f.path, f.size, f.generation, f.etag, f.modified_at, pf.rows, run_id, now],
+            )
+
+    def _fault_hook(self, phase: str) -> None:
+        """Test hook: RUNNER_FAULT_AT=<phase> kills this process with SIGKILL at that point."""
+        if self._fault == phase:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+
+def _duckdb_ready_schema(schema: pa.Schema) -> pa.Schema:
+    """DuckDB holds decimals up to 38 digits: wider decimals are kept exactly as text."""
+    return pa.schema(f.with_type(pa.string()) if pa.types.is_decimal256(f.type) else f for f in schema)
+
+
+def _duckdb_ready(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.equals(schema):
+        return batch
+    arrays = [pc.cast(col, f.type) if col.type != f.type else col for col, f in zip(batch.columns, schema, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)

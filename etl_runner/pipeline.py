@@ -1,0 +1,272 @@
+"""Pipeline: per table extract -> normalize -> load, with progress, phase timings and a final status."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from etl_runner.config import JobConfig, TableConfig
+from etl_runner.extract.base import FileSource, SourceError, open_source
+from etl_runner.files_plan import align_to_schema, files_to_load
+from etl_runner.load.base import LoadPlan, ProcessedFile, StateUpdate, Warehouse, WarehouseError, open_warehouse
+from etl_runner.normalize import NormalizeError, Normalizer, batch_max, cursor_string
+from etl_runner.prefetch import prefetch
+from etl_runner.reporting import Reporter
+
+log = logging.getLogger("etl_runner.pipeline")
+EXPECTED_ERRORS = (SourceError, NormalizeError, WarehouseError)
+
+
+def fault_point(name: str) -> None:
+    """Test hook: RUNNER_FAULT_AT=<name> makes the runner SIGKILL itself here."""
+    if os.environ.get("RUNNER_FAULT_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class TableReport:
+    """One table's outcome, shaped as the contract's `tables[]` entry."""
+
+    table_id: int
+    status: str = "running"
+    rows_read: int = 0
+    rows_loaded: int = 0
+    bytes: int = 0
+    duration_seconds: float = 0.0
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    files: int = 0
+    error: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    status: str
+    tables: list[TableReport]
+    error: dict[str, str] | None = None
+
+
+class Progress:
+    """Counts rows/bytes, tracks the cursor maximum and the time spent in each stage of the stream."""
+
+    def __init__(self, on_progress: Callable[[int, int], None], cursor_column: str | None):
+        self.rows = self.bytes = 0
+        self.on_progress = on_progress
+        self.cursor_column = cursor_column
+        self.cursor_max: Any = None
+        self.timings = {"extract": 0.0, "normalize": 0.0}
+
+    def stream(self, batches: Iterator[pa.RecordBatch], normalize: Callable) -> Iterator[pa.RecordBatch]:
+        """Extract + normalize on a read-ahead thread; count here, as the warehouse pulls each batch."""
+        for batch in prefetch(self._normalized(batches, normalize), depth=2):
+            self._count(batch)
+            yield batch
+
+    def _normalized(self, batches: Iterator[pa.RecordBatch], normalize: Callable) -> Iterator[pa.RecordBatch]:
+        it = iter(batches)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                batch = next(it)
+            except StopIteration:
+                self.timings["extract"] += time.perf_counter() - t0
+                return
+            t1 = time.perf_counter()
+            out = normalize(batch)
+            self.timings["extract"] += t1 - t0
+            self.timings["normalize"] += time.perf_counter() - t1
+            yield out
+
+    def _count(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        self.bytes += batch.nbytes
+        if self.cursor_column and batch.num_rows:
+            value = batch_max(batch, self.cursor_column)
+            if value is not None and (self.cursor_max is None or value > self.cursor_max):
+                self.cursor_max = value
+        self.on_progress(batch.num_rows, batch.nbytes)
+
+
+def _parse_like(sample: Any, text: str) -> Any:
+    """Parse a committed cursor string into the type of `sample` so the two compare."""
+    if isinstance(sample, datetime):
+        return datetime.fromisoformat(text)
+    if isinstance(sample, date):
+        return date.fromisoformat(text)
+    if isinstance(sample, Decimal):
+        return Decimal(text)
+    return type(sample)(text)
+
+
+def next_cursor(before: str | None, seen_max: Any) -> str | None:
+    """The cursor to commit: the larger of the committed one and the maximum just loaded."""
+    if seen_max is None:
+        return before
+    if before is not None:
+        try:
+            if _parse_like(seen_max, before) >= seen_max:
+                return before
+        except (ValueError, TypeError):
+            pass
+    return cursor_string(seen_max)
+
+
+class Pipeline:
+    """Runs one job config against its source and warehouse, reporting through `reporter`."""
+
+    def __init__(self, config: JobConfig, reporter: Reporter, on_phase: Callable[[str], None] | None = None):
+        self.config = config
+        self.reporter = reporter
+        self.on_phase = on_phase or (lambda phase: None)
+        self.progress_total = {"rows": 0, "bytes": 0}
+        self._last_progress = 0.0
+
+    def phase(self, name: str) -> None:
+        self.on_phase(name)
+        self.reporter.update({"status": "running", "phase": name, "progress": dict(self.progress_total)})
+
+    def _on_progress(self, rows: int, nbytes: int) -> None:
+        self.progress_total["rows"] += rows
+        self.progress_total["bytes"] += nbytes
+        now = time.monotonic()
+        if now - self._last_progress >= 2.0:
+            self._last_progress = now
+            self.reporter.update({"progress": dict(self.progress_total)})
+
+    def run(self) -> RunResult:
+        """Load every table; completed if all succeed, partial if some, failed if none."""
+        self.phase("starting")
+        warehouse = open_warehouse(self.config.destination, self.config.options)
+        try:
+            warehouse.open(on_wait=lambda: self.phase("waiting_for_warehouse"))
+            with open_source(self.config.source, self.config.options) as source:
+                reports = [self._run_table_safely(source, warehouse, t) for t in self.config.tables]
+        finally:
+            warehouse.close()
+        return self._result(reports)
+
+    def _result(self, reports: list[TableReport]) -> RunResult:
+        failed = [r for r in reports if r.status == "failed"]
+        status = "completed" if not failed else ("failed" if len(failed) == len(reports) else "partial")
+        error = None
+        if failed:
+            error = {"type": "TableError", "message": "; ".join(f"table {r.table_id}: {r.error}" for r in failed)}
+        return RunResult(status, reports, error)
+
+    def _run_table_safely(self, source, warehouse: Warehouse, table: TableConfig) -> TableReport:
+        report = TableReport(table_id=table.table_id)
+        start = time.perf_counter()
+        try:
+            self._run_table(source, warehouse, table, report)
+            report.status = "completed"
+        except EXPECTED_ERRORS as exc:
+            report.status, report.error = "failed", str(exc)
+            log.error("table %s failed: %s", table.label, exc)
+        except Exception as exc:  # noqa: BLE001 - one table's bug must not hide the others' results
+            report.status, report.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("table %s failed unexpectedly", table.label)
+        report.duration_seconds = round(time.perf_counter() - start, 3)
+        return report
+
+    def _run_table(self, source, warehouse: Warehouse, table: TableConfig, report: TableReport) -> None:
+        self.phase("extract")
+        report.cursor_before = warehouse.read_state(table)
+        report.cursor_after = report.cursor_before
+        if isinstance(source, FileSource) and table.file is not None:
+            self._load_files(source, warehouse, table, report)
+        else:
+            self._load_rows(source.read_table(table, report.cursor_before), warehouse, table, report)
+
+    def _load_rows(self, batches: Iterator[pa.RecordBatch], warehouse: Warehouse, table: TableConfig,
+                   report: TableReport) -> None:
+        """Stream a table source into one atomic load with the new cursor."""
+        t0 = time.perf_counter()
+        first = next(iter(batches), None)
+        if first is None:
+            report.phases = {"extract": round(time.perf_counter() - t0, 3)}
+            return
+        normalizer = Normalizer(first.schema)
+        cursor_col = normalizer.mapping.get(table.cursor_column) if table.cursor_column else None
+        progress = Progress(self._on_progress, cursor_col)
+        stream = progress.stream(_chain(first, batches), normalizer)
+
+        committed: list[StateUpdate] = []
+
+        def finish() -> StateUpdate:
+            fault_point("after_extract")
+            committed.append(StateUpdate(cursor=next_cursor(report.cursor_before, progress.cursor_max)))
+            return committed[-1]
+
+        self.phase("load")
+        plan = LoadPlan(table, normalizer.schema, stream, finish, self.config.run_id, normalizer.mapping)
+        result = warehouse.load(plan)
+        self._fill(report, progress, result.rows_loaded, time.perf_counter() - t0)
+        report.cursor_after = committed[-1].cursor
+
+    def _fill(self, report: TableReport, progress: Progress, rows_loaded: int, total: float) -> None:
+        report.rows_read, report.rows_loaded, report.bytes = progress.rows, rows_loaded, progress.bytes
+        extract, norm = progress.timings["extract"], progress.timings["normalize"]
+        report.phases = {"extract": round(extract, 3), "normalize": round(norm, 3),
+                         "load": round(max(total - extract - norm, 0.0), 3)}
+
+    def _load_files(self, source: FileSource, warehouse: Warehouse, table: TableConfig, report: TableReport) -> None:
+        """Load the new/changed files of a table in one transaction, recording each in the ledger."""
+        t0 = time.perf_counter()
+        ledger = {} if table.load_mode == "replace" else warehouse.processed_files(table)
+        files = files_to_load(source.list_files(table), ledger, table)
+        if not files:
+            report.phases = {"extract": round(time.perf_counter() - t0, 3)}
+            return
+        loaded: list[ProcessedFile] = []
+        first_batches = source.read_file(table, files[0])
+        first = next(iter(first_batches), None)
+        if first is None:
+            raise SourceError(f"file {files[0].path} has no schema (empty file)")
+        normalizer = Normalizer(first.schema)
+        progress = Progress(self._on_progress, None)
+
+        def all_files() -> Iterator[pa.RecordBatch]:
+            for i, info in enumerate(files):
+                rows = 0
+                batches = _chain(first, first_batches) if i == 0 else source.read_file(table, info)
+                for batch in batches:
+                    rows += batch.num_rows
+                    yield align_to_schema(batch, normalizer.source_schema, info.path)
+                loaded.append(ProcessedFile(info, rows))
+
+        def finish() -> StateUpdate:
+            fault_point("after_extract")
+            return StateUpdate(cursor=report.cursor_before, files=list(loaded))
+
+        self.phase("load")
+        plan = LoadPlan(table, normalizer.schema, progress.stream(all_files(), normalizer), finish,
+                        self.config.run_id, normalizer.mapping)
+        result = warehouse.load(plan)
+        self._fill(report, progress, result.rows_loaded, time.perf_counter() - t0)
+        report.files = len(loaded)
+        for pf in loaded:
+            self.reporter.record_file(table.table_id, pf.to_dict())
+
+
+def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield first
+    yield from rest
+
+
+def final_payload(result: RunResult) -> dict[str, Any]:
+    """The contract's final run update for a result."""
+    payload: dict[str, Any] = {"status": result.status, "phase": "finalize",
+                               "tables": [asdict(r) for r in result.tables]}
+    if result.error:
+        payload["error"] = result.error
+    return payload

@@ -1,0 +1,1 @@
+"""ETL runner tests (no Django)."""
