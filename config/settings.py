@@ -168,6 +168,10 @@ BIGQUERY_LOCATION = env_str("BIGQUERY_LOCATION", "US")
 CLOUD_RUN_JOB_NAME = env_str("CLOUD_RUN_JOB_NAME", "etl-runner")
 SCHEDULER_SERVICE_ACCOUNT = env_str("SCHEDULER_SERVICE_ACCOUNT", "")
 SCHEDULER_OIDC_AUDIENCE = env_str("SCHEDULER_OIDC_AUDIENCE", PLATFORM_BASE_URL)
+# Where Google's OIDC signing certificates are fetched (tests serve their own); empty = Google's.
+SCHEDULER_OIDC_CERTS_URL = env_str("SCHEDULER_OIDC_CERTS_URL", "")
+SCHEDULER_WEBHOOK_RATE_LIMIT = env_int("SCHEDULER_WEBHOOK_RATE_LIMIT", 60)  # deliveries per job per minute
+SCHEDULER_LOCAL_TOKEN_MAX_AGE = env_int("SCHEDULER_LOCAL_TOKEN_MAX_AGE", 300)  # seconds
 # Test/emulator hooks: empty in production, so the official clients use Google's endpoints.
 GCP_API_ENDPOINTS = {
     "secretmanager": env_str("SECRET_MANAGER_ENDPOINT", ""),

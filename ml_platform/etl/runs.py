@@ -82,7 +82,11 @@ def _run_create(*, job: DataSource, trigger: str, user, scheduled_for, options: 
 
 def _launch(run: ETLRun) -> None:
     """Ask the launcher (through the seed's `ml_platform.etl.api.trigger_cloud_run_job`) to start the runner."""
-    if run.status != RunStatus.QUEUED or run.execution_id:
+    # Claim the launch: concurrent starts that returned the same run (a repeated scheduler delivery) must not
+    # start a second runner. Only the caller whose conditional update changed the row launches.
+    claimed = ETLRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED, launcher="").update(
+        launcher=settings.LAUNCHER_BACKEND)
+    if not claimed:
         return
     from ml_platform.etl import api as etl_api  # looked up at call time so tests can patch it
 

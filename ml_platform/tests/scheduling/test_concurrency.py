@@ -85,10 +85,6 @@ def test_fifty_concurrent_deliveries_for_one_slot_create_exactly_one_run(job, la
     assert launches and {launch["run_id"] for launch in launches} == {run.pk}
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "run_start can launch a still-queued run twice: a delivery that loses the insert race gets the first "
-    "delivery's run back and _launch() (ml_platform/etl/runs.py) starts it again; it needs an atomic claim "
-    "(UPDATE ... WHERE status='queued' AND launcher='' before launching)."))
 @pytest.mark.django_db(transaction=True)
 def test_fifty_concurrent_deliveries_for_one_slot_launch_the_runner_once(job, launches, production_like_db):
     _deliver_fifty_times(job)
