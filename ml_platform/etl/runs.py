@@ -223,11 +223,21 @@ def run_record_processed_file(*, run: ETLRun, data: ProcessedFileIn) -> Processe
     if table is None:
         raise Invalid("Unknown table for this job.", errors={"table_id": ["Not a table of this job."]})
     record, _ = ProcessedFile.objects.update_or_create(
-        data_source_table=table, file_path=data.path, generation=data.generation,
-        defaults={"file_size": data.size, "etag": data.etag, "file_modified_at": data.modified_at,
+        data_source_table=table, file_path=data.path, generation=_file_version(data),
+        defaults={"file_size": data.size, "etag": data.etag or "", "file_modified_at": data.modified_at,
                   "rows_loaded": data.rows, "run": run},
     )
     return record
+
+
+def _file_version(data: ProcessedFileIn) -> str:
+    """The version key of a file: its generation, else its etag, else size and modification time (local files)."""
+    if data.generation:
+        return data.generation
+    if data.etag:
+        return data.etag
+    modified = data.modified_at.isoformat() if data.modified_at else ""
+    return f"{data.size}@{modified}"[:128]
 
 
 def run_reap_stale(*, now: datetime | None = None) -> int:

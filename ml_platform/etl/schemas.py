@@ -225,8 +225,8 @@ class ProcessedFileIn(_In):
     table_id: int
     path: str = Field(min_length=1, max_length=1024)
     size: int = Field(default=0, ge=0)
-    generation: str = Field(default="", max_length=128)
-    etag: str = Field(default="", max_length=255)
+    generation: str | None = Field(default=None, max_length=128)  # file sources without versions send null
+    etag: str | None = Field(default=None, max_length=255)
     modified_at: datetime | None = None
     rows: int = Field(default=0, ge=0)
 

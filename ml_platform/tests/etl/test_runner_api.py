@@ -123,3 +123,17 @@ def test_runner_endpoints_are_csrf_exempt(job, active_run, run_token):
 
     client = Client(enforce_csrf_checks=True)
     assert _post(client, "api_etl_run_update", active_run.pk, {"heartbeat": True}, run_token).status_code == 200
+
+
+def test_processed_file_record_as_the_runner_sends_it_for_unversioned_local_files(client, job, active_run, run_token):
+    from etl_runner.extract.base import FileInfo
+    from etl_runner.load.base import ProcessedFile as RunnerProcessedFile
+
+    table = job.tables.get()
+    info = FileInfo(path="/data/in/a.csv", size=10, modified_at="2024-01-01T00:00:00+00:00")
+    record = {"table_id": table.pk, **RunnerProcessedFile(file=info, rows=4).to_dict()}
+    assert _post(client, "api_etl_record_processed_file", job.pk, record, run_token).status_code == 200
+    changed = {**record, "size": 12, "modified_at": "2024-01-02T00:00:00+00:00", "rows": 5}
+    assert _post(client, "api_etl_record_processed_file", job.pk, changed, run_token).status_code == 200
+    versions = ProcessedFile.objects.filter(file_path="/data/in/a.csv").values_list("generation", "rows_loaded")
+    assert sorted(versions) == [("10@2024-01-01T00:00:00+00:00", 4), ("12@2024-01-02T00:00:00+00:00", 5)]
