@@ -19,6 +19,7 @@ from ml_platform.connections.schemas import (
 )
 from ml_platform.models import Connection, ModelEndpoint, TestStatus
 from ml_platform.utils import connection_manager as cm
+from ml_platform.utils.connection_manager.local_files import local_path_error
 from ml_platform.utils.errors import Conflict, ExternalServiceError, Invalid
 from ml_platform.utils.secrets import (
     PARAM_FIELDS,
@@ -46,6 +47,10 @@ def split_fields(source_type: str, values: dict[str, Any]) -> tuple[dict[str, An
 
 def _check(source_type: str, params: dict, secret_names: set[str]) -> None:
     errors = type_errors(source_type, params, secret_names)
+    if source_type in ("sqlite", "local_files") and params.get("path") and "path" not in errors:
+        message = local_path_error(params["path"])
+        if message:
+            errors["path"] = [message]
     if errors:
         raise Invalid("Some fields are invalid.", errors=errors)
 

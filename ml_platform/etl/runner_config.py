@@ -21,7 +21,14 @@ def build_job_config(run: ETLRun) -> dict:
     tables = _run_tables(job, run)
     if not tables:
         raise Invalid("The job has no enabled tables to load.", code="job_not_runnable")
+    from ml_platform.utils.connection_manager.local_files import local_path_error
     from ml_platform.utils.secrets import connection_params, connection_secrets
+
+    params = connection_params(job.connection)
+    if job.connection.source_type in ("sqlite", "local_files"):
+        refused = local_path_error(params.get("path") or "")
+        if refused:  # checked again at run time: settings may have changed since the connection was saved
+            raise Invalid(refused, code="forbidden_path")
 
     project_id = job.etl_config.model_endpoint_id
     full_refresh = bool(run.options.get("full_refresh"))
@@ -29,7 +36,7 @@ def build_job_config(run: ETLRun) -> dict:
         "version": CONFIG_VERSION,
         "run_id": run.pk,
         "job": {"id": job.pk, "name": job.name, "project_id": project_id},
-        "source": {"kind": job.connection.source_type, "params": connection_params(job.connection),
+        "source": {"kind": job.connection.source_type, "params": params,
                    "secrets": connection_secrets(job.connection)},
         "destination": _destination(physical_dataset(project_id, tables[0].dest_dataset)),
         "tables": [_table(job, t, project_id, full_refresh) for t in tables],

@@ -11,7 +11,8 @@ def local_secrets(settings, tmp_path):
     """Every test gets the local secret store with its own key and data folder."""
     settings.SECRETS_BACKEND = "local"
     settings.SECRETS_KEY = Fernet.generate_key().decode()
-    settings.PLATFORM_DATA_DIR = tmp_path
+    settings.PLATFORM_DATA_DIR = tmp_path / "platform-state"  # sources live beside it, never inside it
+    settings.PLATFORM_DATA_DIR.mkdir()
     return settings
 
 

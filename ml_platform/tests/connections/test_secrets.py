@@ -51,7 +51,7 @@ def test_local_store_round_trip_keeps_only_ciphertext():
 def test_key_file_is_created_once_with_mode_0600(settings, tmp_path):
     settings.SECRETS_KEY = ""
     LocalSecretStore().put("s", {"password": "x"})
-    key_file = tmp_path / "secrets.key"
+    key_file = settings.PLATFORM_DATA_DIR / "secrets.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     first = key_file.read_bytes()
     assert LocalSecretStore().get("s") == {"password": "x"}

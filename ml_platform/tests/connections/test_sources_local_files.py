@@ -108,10 +108,10 @@ def test_unreadable_file_is_a_readable_400(owner_client, project, folder):
 
 def test_local_source_roots_setting_limits_readable_folders(owner_client, project, folder, settings, tmp_path):
     settings.LOCAL_SOURCE_ROOTS = [str(tmp_path / "allowed")]
-    data = call(owner_client, "api_connection_test_wizard", project.id,
-                body={"source_type": "local_files", "path": str(folder)}).json()
-    assert data["status"] == "failed"
-    assert "outside the folders" in data["message"]
+    response = call(owner_client, "api_connection_test_wizard", project.id,
+                    body={"source_type": "local_files", "path": str(folder)})
+    assert response.status_code == 400
+    assert "outside the folders" in response.json()["errors"]["path"][0]
     settings.LOCAL_SOURCE_ROOTS = [str(tmp_path)]
     data = call(owner_client, "api_connection_test_wizard", project.id,
                 body={"source_type": "local_files", "path": str(folder)}).json()

@@ -19,10 +19,34 @@ def allowed_roots() -> list[Path] | None:
     return [Path(r).resolve() for r in roots] if roots else None
 
 
-def check_allowed(path: Path) -> None:
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def local_path_error(raw_path: str) -> str | None:
+    """Why a local source may not read this path, or None.
+
+    The platform's own state (app database, secrets key, Django key, warehouse, run logs) lives in
+    PLATFORM_DATA_DIR and is never a source; only its `demo/` folder is. LOCAL_SOURCE_ROOTS narrows further.
+    """
+    path = Path(raw_path).expanduser()
+    if not path.is_absolute():
+        return "Enter an absolute path on the server."
+    path = path.resolve()
+    state_dir = Path(settings.PLATFORM_DATA_DIR).resolve()
+    if _inside(path, state_dir) and not _inside(path, state_dir / "demo"):
+        return f"{path} holds the platform's own state and cannot be a source."
     roots = allowed_roots()
-    if roots is not None and not any(path == root or root in path.parents for root in roots):
-        raise SourceError(f"{path} is outside the folders this platform may read.", code="forbidden_path")
+    if roots is not None and not any(_inside(path, root) for root in roots):
+        return f"{path} is outside the folders this platform may read."
+    return None
+
+
+def check_allowed(path: Path) -> None:
+    """SourceError when a local source may not read `path`."""
+    message = local_path_error(str(path))
+    if message:
+        raise SourceError(message, code="forbidden_path")
 
 
 class LocalFilesAdapter(FileAdapter):
