@@ -91,7 +91,11 @@ def model_dashboard(request, model_id):
 
 
 def _warehouse_tables(project, loaded_by: dict) -> tuple[list[dict], str]:
-    """The project's warehouse tables per logical dataset, joined with the job that last loaded each."""
+    """The project's warehouse tables per logical dataset, joined with the job that last loaded each.
+
+    While a runner holds the embedded warehouse's write lock, the page shows the platform's own catalog of the
+    last committed loads instead of waiting or failing.
+    """
     from ml_platform.utils.warehouse import get_warehouse, physical_dataset
 
     warehouse, tables = get_warehouse(), []
@@ -103,11 +107,24 @@ def _warehouse_tables(project, loaded_by: dict) -> tuple[list[dict], str]:
                 tables.append({"dataset": dataset, "name": item["name"], "rows": item.get("row_count"),
                                "size": item.get("size_bytes"), "source": source})
     except ApplicationError as exc:
+        if exc.code == "warehouse_busy":
+            return _catalog_tables(loaded_by), BUSY_NOTICE
         return tables, exc.message
     except Exception:  # noqa: BLE001 - an unreachable warehouse is a message on the page, never a 500
         logger.exception("Warehouse listing failed for project %s", project.pk)
         return tables, "The warehouse could not be read right now."
     return tables, ""
+
+
+BUSY_NOTICE = ("A load is running and holds the warehouse: showing each table as of its last committed load. "
+               "Live row counts and previews return when the load finishes.")
+
+
+def _catalog_tables(loaded_by: dict) -> list[dict]:
+    """Tables as the platform recorded them after their last committed load (no warehouse access)."""
+    return [{"dataset": dataset, "name": name, "rows": table.last_row_count, "size": None, "source": table,
+             "from_catalog": True}
+            for (dataset, name), table in loaded_by.items() if table.last_synced_at]
 
 
 def _table_detail(project, dataset: str, name: str) -> dict:
@@ -119,6 +136,10 @@ def _table_detail(project, dataset: str, name: str) -> dict:
     try:
         columns = warehouse.table_columns(physical, name) or []
         preview = warehouse.preview(physical, name, limit=20) if columns else {"columns": [], "rows": []}
+    except ApplicationError as exc:
+        if exc.code == "warehouse_busy":
+            return {"dataset": dataset, "name": name, "error": "The preview returns when the running load ends."}
+        return {"dataset": dataset, "name": name, "error": exc.message}
     except Exception:  # noqa: BLE001 - shown as a message next to the table
         logger.exception("Warehouse preview failed for project %s", project.pk)
         return {"dataset": dataset, "name": name, "error": "This table could not be read right now."}
@@ -140,7 +161,8 @@ def model_dataset(request, model_id):
     known = {f"{t['dataset']}.{t['name']}" for t in tables}
     detail = _table_detail(project, *chosen.split(".", 1)) if chosen in known else None
     pending = [t for key, t in loaded_by.items() if f"{key[0]}.{key[1]}" not in known]
-    context = {"warehouse_tables": tables, "warehouse_error": error, "detail": detail, "chosen": chosen,
+    context = {"warehouse_tables": tables, "warehouse_error": error, "warehouse_busy": error == BUSY_NOTICE,
+               "detail": detail, "chosen": chosen,
                "pending_tables": pending, "backend": settings.WAREHOUSE_BACKEND}
     return _project_page(request, project, "ml_platform/model_dataset.html", context, section="dataset")
 

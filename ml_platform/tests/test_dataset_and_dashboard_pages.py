@@ -71,3 +71,28 @@ def test_dashboard_flags_failing_and_late_jobs(owner_client, project):
     assert "ETL health" in body
     assert "failed twice in a row" in body and "missed its run" in body
     assert "badge-failing" in body and "badge-late" in body
+
+
+def test_dataset_page_shows_the_last_committed_catalog_while_a_runner_holds_the_warehouse(
+        owner_client, project, warehouse, settings):
+    import subprocess
+    import sys
+    import time
+
+    _loaded_table(project, warehouse, rows=25)
+    holder = subprocess.Popen(  # a loading runner: holds the file's write lock
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('locked', "
+         "flush=True); time.sleep(30)", warehouse.path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        response = owner_client.get(reverse("model_dataset", args=[project.pk]))
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert response.status_code == 200
+    assert response.context["warehouse_busy"]
+    assert [(t["name"], t["rows"]) for t in response.context["warehouse_tables"]] == [("orders", 25)]
+    assert "The preview returns when the running load ends." in response.content.decode()
+    assert elapsed < 10  # it gives up on the lock quickly instead of hanging the page

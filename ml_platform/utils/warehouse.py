@@ -16,7 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 from ml_platform.utils.errors import ExternalServiceError, Invalid
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-LOCK_WAIT_SECONDS = 20
+LOCK_WAIT_SECONDS = 20  # writes (create table, add column) wait this long for a loading runner
+READ_WAIT_SECONDS = 2  # page reads give up sooner and fall back to the platform's own catalog
 # Logical (BigQuery-style) column types -> DuckDB types.
 DUCKDB_TYPES = {
     "STRING": "VARCHAR", "INT64": "BIGINT", "INTEGER": "BIGINT", "FLOAT64": "DOUBLE", "FLOAT": "DOUBLE",
@@ -83,7 +84,7 @@ class DuckDBWarehouse:
     def _connect(self, *, read_only: bool):
         import duckdb
 
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        deadline = time.monotonic() + (READ_WAIT_SECONDS if read_only else LOCK_WAIT_SECONDS)
         while True:
             try:
                 return duckdb.connect(self.path, read_only=read_only)
