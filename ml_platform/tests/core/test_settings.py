@@ -19,7 +19,9 @@ def _env_example() -> dict[str, str]:
 
 
 def _manage(args: list[str], env_overrides: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    # A production-like environment: nothing the test session itself set (browser tests allow async-unsafe ORM).
+    dropped = ("DATABASE_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update({"PLATFORM_DATA_DIR": str(tmp_path), **env_overrides})
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
