@@ -16,17 +16,6 @@ RUN_TIMEOUT_SECONDS = 90
 
 
 @pytest.fixture
-def platform(live_server, settings, tmp_path):
-    """The live server is the runner's API; the warehouse and run logs live in a fresh folder."""
-    settings.PLATFORM_BASE_URL = live_server.url
-    settings.WAREHOUSE_BACKEND = "duckdb"
-    settings.WAREHOUSE_DUCKDB_PATH = str(tmp_path / "warehouse.duckdb")
-    settings.RUN_LOG_DIR = tmp_path / "logs"
-    settings.LAUNCHER_BACKEND = "local"
-    return settings
-
-
-@pytest.fixture
 def source(pg_database):
     """An `orders` table with 5 rows."""
     with psycopg.connect(pg_database["dsn"], autocommit=True) as conn:
