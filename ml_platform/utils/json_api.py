@@ -51,7 +51,7 @@ def read_json(request: HttpRequest) -> Any:
         return {}
     try:
         return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise Invalid("The request body is not valid JSON.", code="malformed_json") from exc
 
 

@@ -98,7 +98,11 @@ class LocalFilesAdapter(FileAdapter):
         full = (root / path).resolve()
         if not self._inside(root, full):
             raise SourceError("The path must stay inside the connection's folder.", code="invalid")
-        if not full.is_file():
+        try:
+            is_file = full.is_file()
+        except OSError as exc:  # e.g. a name longer than the file system allows
+            raise SourceError(f"'{path[:300]}' is not a usable file name: {exc.strerror}.", code="invalid") from None
+        if not is_file:
             raise SourceNotFound(f"File '{path[:300]}' was not found.")
         return full
 
