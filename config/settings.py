@@ -82,6 +82,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests use a file too: live-server tests write from several threads (and runner callbacks), which an
+    # in-memory shared-cache database answers with "table is locked" instead of waiting.
+    DATABASES["default"]["TEST"] = {"NAME": str(PLATFORM_DATA_DIR / "test-platform.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
