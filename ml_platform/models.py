@@ -151,6 +151,7 @@ class DataSource(models.Model):
     schedule_day_of_month = models.PositiveSmallIntegerField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cloud_scheduler_job_name = models.CharField(max_length=255, blank=True, default="")
+    schedule_sync_error = models.TextField(blank=True, default="")  # last failure mirroring to Cloud Scheduler
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -122,10 +122,12 @@ def schedule_sync(*, job: DataSource, now: datetime | None = None) -> dict:
         name = backend.upsert(schedule_spec(job)) if _fires(job) else _backend_delete(backend, job)
     except ExternalServiceError as exc:
         logger.warning("Schedule of ETL job %s not synced: %s", job.pk, exc.message)
+        DataSource.objects.filter(pk=job.pk).update(schedule_sync_error=exc.message)  # shown on the job card
+        job.schedule_sync_error = exc.message
         return {**result, "synced": False, "error": exc.message}
-    if name != job.cloud_scheduler_job_name:
-        DataSource.objects.filter(pk=job.pk).update(cloud_scheduler_job_name=name)
-        job.cloud_scheduler_job_name = name
+    if name != job.cloud_scheduler_job_name or job.schedule_sync_error:
+        DataSource.objects.filter(pk=job.pk).update(cloud_scheduler_job_name=name, schedule_sync_error="")
+        job.cloud_scheduler_job_name, job.schedule_sync_error = name, ""
     return result
 
 
@@ -178,6 +180,7 @@ def schedule_describe(*, job: DataSource, now: datetime | None = None) -> dict:
         "next_run_at": _iso(job.next_run_at) if active else None,
         "next_runs": _safe_preview(job, now) if active else [],
         "backend": cloud_scheduler.get_scheduler().name, "cloud_scheduler_job_name": job.cloud_scheduler_job_name,
+        "sync_error": job.schedule_sync_error or None,
     }
 
 

@@ -150,3 +150,24 @@ def test_a_stored_schedule_that_cannot_be_evaluated_stops_firing_instead_of_cras
     claimed = scheduling.scheduler_claim_due(now=NOW)
     assert [j.pk for j, _ in claimed] == [job.pk]
     assert DataSource.objects.get(pk=job.pk).next_run_at is None
+
+
+def test_a_failed_backend_sync_is_recorded_on_the_job_and_cleared_by_the_next_success(job, monkeypatch):
+    from ml_platform.utils import cloud_scheduler
+    from ml_platform.utils.errors import ExternalServiceError
+
+    class Refusing(cloud_scheduler.LocalScheduler):
+        def upsert(self, spec):
+            raise ExternalServiceError("Cloud Scheduler refused the job: permission denied.")
+
+    monkeypatch.setattr(cloud_scheduler, "get_scheduler", lambda: Refusing())
+    result = scheduling.schedule_sync(job=job)
+    assert result["synced"] is False
+    job.refresh_from_db()
+    assert job.schedule_sync_error == "Cloud Scheduler refused the job: permission denied."
+    assert scheduling.schedule_describe(job=job)["sync_error"] == job.schedule_sync_error
+
+    monkeypatch.setattr(cloud_scheduler, "get_scheduler", lambda: cloud_scheduler.LocalScheduler())
+    assert scheduling.schedule_sync(job=job)["synced"] is True
+    job.refresh_from_db()
+    assert job.schedule_sync_error == ""
