@@ -92,7 +92,8 @@ SCHEMA = """
 CREATE TABLE customers (id INTEGER PRIMARY KEY, company_name TEXT NOT NULL, industry TEXT, country TEXT, city TEXT,
   segment TEXT, credit_limit DECIMAL(14,2), created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL);
 CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL, category TEXT,
-  unit_price DECIMAL(12,2) NOT NULL, unit_cost DECIMAL(12,2), is_active BOOLEAN NOT NULL, updated_at TIMESTAMP NOT NULL);
+  unit_price DECIMAL(12,2) NOT NULL, unit_cost DECIMAL(12,2), is_active BOOLEAN NOT NULL,
+  updated_at TIMESTAMP NOT NULL);
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),
   product_id INTEGER NOT NULL REFERENCES products(id), quantity INTEGER NOT NULL, unit_price DECIMAL(12,2) NOT NULL,
   discount DECIMAL(4,2) NOT NULL, total_amount DECIMAL(14,2) NOT NULL, status TEXT NOT NULL, channel TEXT,
