@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -116,3 +116,48 @@ def test_with_cloud_scheduler_the_loop_delivers_nothing_but_keeps_next_run_curre
         assert scheduling.scheduler_tick()["deliveries"] == []
     assert DataSource.objects.get(pk=job.pk).next_run_at == datetime(2026, 6, 1, 10, 2, tzinfo=UTC)
     assert not ETLRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_one_minute_cron_fires_once_and_the_real_runner_loads_the_table(live_server, settings, project, tmp_path):
+    """The whole path: scheduler tick → webhook → run → real runner subprocess → DuckDB, exactly one run."""
+    import sqlite3
+
+    import duckdb
+
+    from ml_platform.tests.factories import ConnectionFactory, DataSourceFactory, DataSourceTableFactory
+    from ml_platform.utils.warehouse import physical_dataset
+
+    settings.PLATFORM_BASE_URL = live_server.url
+    settings.LAUNCHER_BACKEND = "local"
+    settings.WAREHOUSE_DUCKDB_PATH = str(tmp_path / "warehouse.duckdb")
+    settings.RUN_LOG_DIR = tmp_path / "logs"
+    source = tmp_path / "shop.sqlite"
+    with sqlite3.connect(source) as con:
+        con.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)")
+        con.executemany("INSERT INTO items VALUES (?, ?)", [(i, f"item {i}") for i in range(1, 43)])
+    connection = ConnectionFactory(model_endpoint=project, source_type="sqlite", file_path=str(source))
+    job = DataSourceFactory(etl_config=project.etl_config, connection=connection, source_type="sqlite",
+                            schedule_type="cron", schedule_cron="* * * * *", schedule_timezone="UTC")
+    DataSourceTableFactory(data_source=job, schema_name="main", source_table_name="items", dest_table_name="items")
+    # Real wall-clock minutes (the run token the runner carries is checked against the real clock).
+    slot = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    with time_machine.travel(slot - timedelta(seconds=30), tick=False):
+        scheduling.schedule_sync(job=job)
+        assert run_once() == ""
+    with time_machine.travel(slot + timedelta(seconds=5), tick=False):
+        assert "HTTP 200 success" in run_once()
+    run = ETLRun.objects.get()
+    deadline = time.monotonic() + 60
+    while run.is_active and time.monotonic() < deadline:
+        time.sleep(0.3)
+        run.refresh_from_db()
+    with time_machine.travel(slot + timedelta(seconds=40), tick=False):
+        assert run_once() == ""
+
+    assert ETLRun.objects.count() == 1
+    assert (run.status, run.trigger, run.scheduled_for) == (RunStatus.COMPLETED, RunTrigger.SCHEDULED, slot)
+    assert run.total_rows_loaded == 42
+    dataset = physical_dataset(project.pk, "raw_data")
+    with duckdb.connect(settings.WAREHOUSE_DUCKDB_PATH, read_only=True) as warehouse:
+        assert warehouse.execute(f'SELECT count(*) FROM "{dataset}".items').fetchone() == (42,)
