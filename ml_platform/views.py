@@ -93,38 +93,29 @@ def model_dashboard(request, model_id):
 def _warehouse_tables(project, loaded_by: dict) -> tuple[list[dict], str]:
     """The project's warehouse tables per logical dataset, joined with the job that last loaded each.
 
-    While a runner holds the embedded warehouse's write lock, the page shows the platform's own catalog of the
-    last committed loads instead of waiting or failing.
+    While a runner holds the embedded warehouse's write lock, the catalog answers from the platform's own
+    record of the last committed loads instead of waiting or failing.
     """
-    from ml_platform.utils.warehouse import get_warehouse, physical_dataset
+    from ml_platform.etl.catalog import catalog_list_tables
 
-    warehouse, tables = get_warehouse(), []
-    datasets = sorted({"raw_data", *(key[0] for key in loaded_by)})
+    tables, busy = [], False
     try:
-        for dataset in datasets:
-            for item in warehouse.list_tables(physical_dataset(project.pk, dataset)):
-                source = loaded_by.get((dataset, item["name"]))
-                tables.append({"dataset": dataset, "name": item["name"], "rows": item.get("row_count"),
-                               "size": item.get("size_bytes"), "source": source})
+        for dataset in sorted({"raw_data", *(key[0] for key in loaded_by)}):
+            items, from_catalog = catalog_list_tables(project_id=project.pk, dataset=dataset)
+            busy = busy or from_catalog
+            tables += [{"dataset": dataset, "name": item["name"], "rows": item.get("row_count"),
+                        "size": item.get("size_bytes"), "source": loaded_by.get((dataset, item["name"]))}
+                       for item in items]
     except ApplicationError as exc:
-        if exc.code == "warehouse_busy":
-            return _catalog_tables(loaded_by), BUSY_NOTICE
         return tables, exc.message
     except Exception:  # noqa: BLE001 - an unreachable warehouse is a message on the page, never a 500
         logger.exception("Warehouse listing failed for project %s", project.pk)
         return tables, "The warehouse could not be read right now."
-    return tables, ""
+    return tables, BUSY_NOTICE if busy else ""
 
 
 BUSY_NOTICE = ("A load is running and holds the warehouse: showing each table as of its last committed load. "
                "Live row counts and previews return when the load finishes.")
-
-
-def _catalog_tables(loaded_by: dict) -> list[dict]:
-    """Tables as the platform recorded them after their last committed load (no warehouse access)."""
-    return [{"dataset": dataset, "name": name, "rows": table.last_row_count, "size": None, "source": table,
-             "from_catalog": True}
-            for (dataset, name), table in loaded_by.items() if table.last_synced_at]
 
 
 def _table_detail(project, dataset: str, name: str) -> dict:

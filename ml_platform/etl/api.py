@@ -6,8 +6,8 @@
 from django.views.decorators.http import require_GET, require_POST
 
 from ml_platform import selectors as project_selectors
+from ml_platform.etl import catalog, selectors, services, validation
 from ml_platform.etl import schemas as s
-from ml_platform.etl import selectors, services, validation
 from ml_platform.etl.runner_api import get_processed_files, job_config, record_processed_file, run_update  # noqa: F401
 from ml_platform.etl.scheduling import schedule_describe
 from ml_platform.models import RunTrigger
@@ -16,7 +16,7 @@ from ml_platform.utils.auth import api_login_required
 from ml_platform.utils.errors import Invalid
 from ml_platform.utils.json_api import json_api, parse_body, read_json
 from ml_platform.utils.launcher import trigger_cloud_run_job  # noqa: F401 - the seed's launch hook
-from ml_platform.utils.warehouse import get_warehouse, physical_dataset
+from ml_platform.utils.warehouse import physical_dataset
 
 
 def _project(request, model_id):
@@ -150,8 +150,8 @@ def available_columns(request, source_id):
     except SourceError as exc:
         raise Invalid(f"The source could not be read: {exc.message}", code="source_error") from exc
     selected = set(table.selected_columns)
-    dest = get_warehouse().table_columns(physical_dataset(job.etl_config.model_endpoint_id, table.dest_dataset),
-                                         table.dest_table_name)
+    dest, _ = catalog.catalog_table_columns(project_id=job.etl_config.model_endpoint_id,
+                                            dataset=table.dest_dataset, table=table.dest_table_name)
     return {"table_id": table.pk,
             "columns": [{**c, "selected": not selected or c["name"] in selected} for c in source.columns],
             "destination_columns": dest or []}
@@ -244,8 +244,9 @@ def list_bq_tables(request, dataset_id):
     if model_id is None:
         raise Invalid("model_id is required.", errors={"model_id": ["This field is required."]})
     project = _project(request, model_id)
-    dataset = physical_dataset(project.pk, dataset_id)
-    return {"dataset": dataset_id, "tables": get_warehouse().list_tables(dataset)}
+    physical_dataset(project.pk, dataset_id)  # validates the dataset name
+    tables, from_catalog = catalog.catalog_list_tables(project_id=project.pk, dataset=dataset_id)
+    return {"dataset": dataset_id, "tables": tables, "from_catalog": from_catalog}
 
 
 @api_login_required
@@ -255,12 +256,13 @@ def validate_schema_compatibility(request):
     """Compare source columns with an existing destination: columns to add, missing, mismatches, blockers."""
     data = parse_body(request, s.SchemaCompatibilityIn)
     project = _project(request, data.model_id)
-    dest = get_warehouse().table_columns(physical_dataset(project.pk, data.dest_dataset), data.dest_table_name)
+    dest, from_catalog = catalog.catalog_table_columns(project_id=project.pk, dataset=data.dest_dataset,
+                                                       table=data.dest_table_name)
     columns = [c.model_dump() for c in data.columns]
     if dest is None:
         return {"table_exists": False, "columns_to_add": columns, "missing_columns": [], "type_mismatches": [],
-                "blocking_errors": [], "compatible": True}
-    return {"table_exists": True, **validation.compare_schemas(columns, dest)}
+                "blocking_errors": [], "compatible": True, "from_catalog": from_catalog}
+    return {"table_exists": True, **validation.compare_schemas(columns, dest), "from_catalog": from_catalog}
 
 
 # === Connection tests (legacy routes, same services as the connections sub-app) ===

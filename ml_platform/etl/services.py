@@ -111,14 +111,17 @@ def _job_insert(*, etl_config: ETLConfiguration, connection: Connection, user, d
         raise Invalid("A job with this name already exists in this project.",
                       errors={"name": ["A job with this name already exists in this project."]}) from None
     for i, table in enumerate(data.tables):
-        _table_insert(job=job, table=table)
+        _table_insert(job=job, table=table, planned=destinations.get(i))
         if destinations.get(i):
             _create_destination(etl_config.model_endpoint_id, table, destinations[i])
     return job
 
 
-def _table_insert(*, job: DataSource, table: TableIn) -> DataSourceTable:
+def _table_insert(*, job: DataSource, table: TableIn, planned: list[Column] | None = None) -> DataSourceTable:
+    """The job table; its planned destination columns are kept as the platform's catalog of the table."""
     dest = table.destination
+    dest_schema = [{"name": c.name, "type": c.type, "mode": c.mode} for c in planned] if planned else \
+        ([c.model_dump() for c in dest.columns] if dest else [])
     return DataSourceTable.objects.create(
         data_source=job, schema_name=table.schema_name, source_table_name=table.source_table_name,
         dest_dataset=table.dest_dataset, dest_table_name=table.dest_table_name, sync_mode=table.sync_mode,
@@ -126,7 +129,7 @@ def _table_insert(*, job: DataSource, table: TableIn) -> DataSourceTable:
         selected_columns=checks.with_key_columns(table.selected_columns, table.incremental_column,
                                                  table.primary_key),
         historical_start_date=table.historical_start_date, lookback_seconds=table.lookback_seconds,
-        dest_schema=[c.model_dump() for c in dest.columns] if dest else [],
+        dest_schema=dest_schema,
         partition_column=dest.partition_column if dest else "",
         partition_granularity=(dest.partition_granularity or "DAY") if dest and dest.partition_column else "",
         cluster_columns=dest.cluster_columns if dest else [], is_file_based=table.is_file_based,
