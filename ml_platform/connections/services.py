@@ -123,13 +123,18 @@ def connection_update(*, connection: Connection, data: ConnectionFields) -> Conn
         raise Invalid("Some fields are invalid.", errors={"name": ["The name cannot be empty."]})
     name = values.get("name") or connection.name
     _check_name(project=connection.model_endpoint, name=name, exclude_id=connection.pk)
+    if new_secrets:  # first: a secret store that refuses leaves the whole connection as it was
+        _store_secrets(connection, {**connection_secrets(connection), **new_secrets})
     for field, value in _model_values(params).items():
         setattr(connection, field, value)
     connection.name = name
     connection.description = values.get("description", connection.description)
-    connection.save()
-    if new_secrets:
-        _store_secrets(connection, {**connection_secrets(connection), **new_secrets})
+    try:
+        with transaction.atomic():
+            connection.save()
+    except IntegrityError:
+        raise Invalid("A connection with this name already exists in this project.", code="duplicate_name",
+                      errors={"name": ["A connection with this name already exists in this project."]}) from None
     logger.info("Connection %s updated (secrets changed: %s)", connection.pk, bool(new_secrets))
     return connection
 

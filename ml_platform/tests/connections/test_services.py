@@ -91,3 +91,22 @@ def test_a_connection_saved_without_a_required_field_is_still_tested(project):
     payload = services.connection_test(connection=connection)
     assert payload["status"] == "failed"
     assert payload["message"].startswith("Host unreachable")
+
+
+def test_update_whose_secret_store_refuses_changes_nothing(project, owner, monkeypatch):
+    connection = create(project, owner, name="pg", source_type="postgresql", host="old-host", database="d",
+                        username="u", password="old")
+
+    class RefusingStore:
+        def put(self, name, secrets):
+            raise ExternalServiceError("Secret Manager refused the new version.")
+
+        def get(self, name):
+            return {"password": "old"}
+
+    monkeypatch.setattr(services, "get_secret_store", lambda: RefusingStore())
+    with pytest.raises(ExternalServiceError):
+        services.connection_update(connection=connection, data=ConnectionFields.model_validate(
+            {"host": "new-host", "password": "new"}))
+    connection.refresh_from_db()
+    assert connection.source_host == "old-host"
