@@ -99,6 +99,10 @@ class TableIn(_In):
             raise ValueError(f"sync_mode '{self.sync_mode}' needs an incremental_column.")
         if self.sync_mode == "merge" and not self.primary_key:
             raise ValueError("sync_mode 'merge' needs a primary_key.")
+        if self.sync_mode == "incremental" and self.lookback_seconds and not self.primary_key:
+            # Re-reading a lookback window appends the same rows again unless they can be told apart.
+            raise ValueError("An incremental load with a lookback window needs a primary_key to skip rows "
+                             "it already loaded.")
         return self
 
 

@@ -49,6 +49,7 @@ def test_create_job_reports_every_problem_and_creates_nothing(owner_client, proj
 
 @pytest.mark.parametrize("table, field", [
     ({"sync_mode": "merge", "primary_key": []}, "tables.0"),
+    ({"sync_mode": "incremental", "primary_key": [], "lookback_seconds": 600}, "tables.0"),
     ({"dest_table_name": "bad name;drop"}, "tables.0.dest_table_name"),
     ({"sync_mode": "upsert"}, "tables.0.sync_mode"),
     ({"unknown_key": 1}, "tables.0.unknown_key"),
