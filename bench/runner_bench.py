@@ -1,19 +1,25 @@
-"""Runner benchmark: PostgreSQL/MariaDB 11-column tables -> DuckDB, against binary COPY and ConnectorX.
+"""Runner benchmark: PostgreSQL/MariaDB 11-column tables -> DuckDB, against binary COPY, ConnectorX and dlt.
 
-Usage: .venv/bin/python bench/runner_bench.py [--rows 5000000] [--skip-generate] [--out bench/results/runner.json]
+Usage: .venv/bin/python bench/runner_bench.py [--rows 5000000] [--skip-generate] [--repeat 3]
+           [--dlt-python /tmp/dltvenv/bin/python] [--out bench/results/runner.json]
 Generates the data itself (database `bench_runner` on the local PostgreSQL and MariaDB), runs every
-measurement in the same session and prints seconds, peak RSS and the ratios the runner issue targets.
+measurement `--repeat` times in the same session and prints the medians of seconds, peak RSS and the
+ratios the runner issue targets. dlt runs only with `--dlt-python` (a separate venv with dlt, sqlalchemy,
+psycopg2 and connectorx: never installed into the project).
 """
 
 # ruff: noqa: S608 - fixed benchmark SQL built from constants, no user input
 from __future__ import annotations
 
 import argparse
+import http.server
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,10 +88,72 @@ def measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str
     return res["s"], res["rss"] / 1024, res["out"]
 
 
-def runner(config: dict, workdir: Path) -> tuple[float, float, dict]:
+DLT_CODE = """
+import os, sys
+import dlt
+from dlt.sources.sql_database import sql_table
+url, table, duck, work = sys.argv[1:5]
+os.environ["DLT_DATA_DIR"] = os.path.join(work, "dlt_data")
+source = sql_table(credentials=url, table=table, backend="connectorx", reflection_level="full_with_precision")
+pipeline = dlt.pipeline(pipeline_name="bench", destination=dlt.destinations.duckdb(duck), dataset_name="bench",
+                        pipelines_dir=os.path.join(work, "pipelines"))
+info = pipeline.run(source, write_disposition="replace")
+assert not info.has_failed_jobs
+"""
+
+
+class _PlatformStub(http.server.BaseHTTPRequestHandler):
+    """The platform's runner endpoints: serves the job config, accepts run updates (no Django)."""
+
+    config: dict = {}
+
+    def _answer(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self._answer({"status": "success", "config": self.config})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self._answer({"status": "success"})
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def platform_run(config: dict) -> tuple[float, float]:
+    """API mode, as the platform launches it: `python -m etl_runner` fetches its config over HTTP and reports."""
+    _PlatformStub.config = config
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PlatformStub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"RUNNER_API_URL": f"http://127.0.0.1:{server.server_address[1]}", "RUNNER_RUN_ID": "1",
+           "RUNNER_DATA_SOURCE_ID": "1", "RUNNER_TOKEN": "bench-token"}
+    try:
+        seconds, rss, _ = measured([PY, "-m", "etl_runner"], env=env)
+    finally:
+        server.shutdown()
+    return seconds, rss
+
+
+def dlt_seconds(dlt_python: str, table: str, work: Path) -> tuple[float, float]:
+    """dlt's sql_table with the ConnectorX backend into a fresh DuckDB file (replace)."""
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{DB}"
+    duck = work / f"dlt_{time.monotonic_ns()}.duckdb"
+    dlt_work = work / f"dlt_{time.monotonic_ns()}"
+    s, rss, _ = measured([dlt_python, "-c", DLT_CODE, url, table, str(duck), str(dlt_work)],
+                         env={"RUNTIME__LOG_LEVEL": "ERROR"})
+    return s, rss
+
+
+def runner(config: dict, workdir: Path, env: dict | None = None) -> tuple[float, float, dict]:
     path = workdir / f"job_{time.monotonic_ns()}.json"
     path.write_text(json.dumps(config))
-    seconds, rss, out = measured([PY, "-m", "etl_runner", "run", "--config", str(path)])
+    seconds, rss, out = measured([PY, "-m", "etl_runner", "run", "--config", str(path)], env=env)
     final = [json.loads(x) for x in out.splitlines() if '"finalize"' in x][-1]
     return seconds, rss, final
 
@@ -116,10 +184,42 @@ def connectorx_seconds() -> tuple[float, float]:
     return s, rss
 
 
+def one_round(args, work: Path) -> dict:
+    """Every measurement once, in the same session, each in a fresh process and a fresh DuckDB file."""
+    r: dict = {}
+    n = time.monotonic_ns()
+    r["copy_binary_s"] = copy_binary_seconds("bench")
+    pg = ("postgresql", 5432, "postgres")
+    r["full_s"], r["full_rss_mb"], _ = runner(job(*pg, "bench", "replace", work / f"a{n}.duckdb"), work)
+    r["platform_s"], r["platform_rss_mb"] = platform_run(job(*pg, "bench", "replace", work / f"p{n}.duckdb"))
+    r["full_nodict_s"], r["full_nodict_rss_mb"], _ = runner(job(*pg, "bench", "replace", work / f"e{n}.duckdb"), work,
+                                                            env={"RUNNER_DUCKDB_DISABLED_COMPRESSION": "dict_fsst"})
+    r["full_1m_s"], r["full_1m_rss_mb"], _ = runner(job(*pg, "bench_1m", "replace", work / f"b{n}.duckdb"), work)
+    merge = job(*pg, "bench", "merge", work / f"c{n}.duckdb")
+    r["merge_initial_s"], r["merge_initial_rss_mb"], _ = runner(merge, work)
+    psql("UPDATE bench SET status = 'changed', updated_at = now() WHERE id % 100 = 0")
+    r["incremental_1pct_s"], r["incremental_rss_mb"], final = runner(merge, work)
+    r["incremental_rows"] = final["tables"][0]["rows_loaded"]
+    r["cx_mysql_s"], r["cx_mysql_rss_mb"] = connectorx_seconds()
+    my_job = job("mysql", 3306, "root", "bench", "replace", work / f"d{n}.duckdb", None)
+    r["mysql_full_s"], r["mysql_full_rss_mb"], _ = runner(my_job, work)
+    if args.dlt_python:
+        r["dlt_cx_s"], r["dlt_cx_rss_mb"] = dlt_seconds(args.dlt_python, "bench", work)
+        r["ratio_dlt_vs_platform"] = r["dlt_cx_s"] / r["platform_s"]
+    r["ratio_full_vs_copy"] = r["full_s"] / r["copy_binary_s"]
+    r["ratio_platform_vs_copy"] = r["platform_s"] / r["copy_binary_s"]
+    r["ratio_nodict_vs_copy"] = r["full_nodict_s"] / r["copy_binary_s"]
+    r["ratio_incremental_vs_full"] = r["incremental_1pct_s"] / r["full_s"]
+    r["ratio_mysql_vs_connectorx"] = r["mysql_full_s"] / r["cx_mysql_s"]
+    return r
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--skip-generate", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dlt-python", help="python of a separate venv with dlt + connectorx (skipped if not given)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "runner.json")
     args = ap.parse_args()
     if not args.skip_generate:
@@ -127,47 +227,44 @@ def main() -> None:
         generate_pg(args.rows)
         generate_mysql(args.rows)
         print(f"generated {args.rows} rows in PostgreSQL and MariaDB in {time.perf_counter() - t:.0f}s", flush=True)
-    r: dict = {"rows": args.rows}
-    with tempfile.TemporaryDirectory(prefix="runner_bench_") as tmp:
-        work = Path(tmp)
-        r["copy_binary_s"] = copy_binary_seconds("bench")
-        pg = ("postgresql", 5432, "postgres")
-        r["full_s"], r["full_rss_mb"], _ = runner(job(*pg, "bench", "replace", work / "a.duckdb"), work)
-        r["full_1m_s"], r["full_1m_rss_mb"], _ = runner(job(*pg, "bench_1m", "replace", work / "b.duckdb"), work)
-        merge = job(*pg, "bench", "merge", work / "c.duckdb")
-        r["merge_initial_s"], r["merge_initial_rss_mb"], _ = runner(merge, work)
-        psql("UPDATE bench SET status = 'changed', updated_at = now() WHERE id % 100 = 0")
-        r["incremental_1pct_s"], r["incremental_rss_mb"], final = runner(merge, work)
-        r["incremental_rows"] = final["tables"][0]["rows_loaded"]
-        r["cx_mysql_s"], r["cx_mysql_rss_mb"] = connectorx_seconds()
-        my_job = job("mysql", 3306, "root", "bench", "replace", work / "d.duckdb", None)
-        r["mysql_full_s"], r["mysql_full_rss_mb"], _ = runner(my_job, work)
-    r["ratio_full_vs_copy"] = r["full_s"] / r["copy_binary_s"]
-    r["ratio_incremental_vs_full"] = r["incremental_1pct_s"] / r["full_s"]
-    r["ratio_mysql_vs_connectorx"] = r["mysql_full_s"] / r["cx_mysql_s"]
-    report(r)
+    rounds = []
+    for i in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="runner_bench_") as tmp:
+            load = os.getloadavg()[0]
+            rounds.append({**one_round(args, Path(tmp)), "loadavg_start": load, "loadavg_end": os.getloadavg()[0]})
+        print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
+    median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    report({"rows": args.rows, **median}, args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(r, indent=2))
+    args.out.write_text(json.dumps({"rows": args.rows, "median": median, "rounds": rounds}, indent=2))
 
 
-def report(r: dict) -> None:
-    print(f"\n{r['rows']:,} rows, 11 columns, {os.cpu_count()} cores")
+def report(r: dict, repeat: int) -> None:
+    print(f"\nmedian of {repeat} rounds: {r['rows']:,} rows, 11 columns, {os.cpu_count()} cores")
     lines = [
         ("psql \\copy binary -> /dev/null", r["copy_binary_s"], None),
-        ("runner full load PG -> DuckDB (replace)", r["full_s"], r["full_rss_mb"]),
+        ("runner full load PG -> DuckDB (replace, CLI)", r["full_s"], r["full_rss_mb"]),
+        ("runner full load, platform mode (config over HTTP)", r["platform_s"], r["platform_rss_mb"]),
+        ("runner full load, strings uncompressed (dict_fsst off)", r["full_nodict_s"], r["full_nodict_rss_mb"]),
         ("runner full load PG 1M rows", r["full_1m_s"], r["full_1m_rss_mb"]),
         ("runner initial merge load PG", r["merge_initial_s"], r["merge_initial_rss_mb"]),
-        (f"runner merge after 1% change ({r['incremental_rows']} rows)", r["incremental_1pct_s"],
+        (f"runner merge after 1% change ({r['incremental_rows']:.0f} rows)", r["incremental_1pct_s"],
          r["incremental_rss_mb"]),
         ("ConnectorX read MariaDB (arrow)", r["cx_mysql_s"], r["cx_mysql_rss_mb"]),
         ("runner full load MariaDB -> DuckDB", r["mysql_full_s"], r["mysql_full_rss_mb"]),
     ]
+    if "dlt_cx_s" in r:
+        lines.append(("dlt + ConnectorX PG -> DuckDB (replace)", r["dlt_cx_s"], r["dlt_cx_rss_mb"]))
     for name, s, rss in lines:
-        print(f"  {name:<48} {s:7.2f} s" + (f"   peak RSS {rss:6.0f} MB" if rss else ""))
-    print(f"  full load / binary COPY           {r['ratio_full_vs_copy']:.2f}x  (target < 1.6x)")
-    print(f"  incremental(1%) / full load       {r['ratio_incremental_vs_full']:.2%}  (target < 10%)")
-    print(f"  MariaDB full load / ConnectorX    {r['ratio_mysql_vs_connectorx']:.2f}x  (target < 2x)")
-    print(f"  peak RSS 1M vs 5M                 {r['full_1m_rss_mb']:.0f} MB vs {r['full_rss_mb']:.0f} MB"
+        print(f"  {name:<52} {s:7.2f} s" + (f"   peak RSS {rss:6.0f} MB" if rss else ""))
+    print(f"  full load (CLI) / binary COPY          {r['ratio_full_vs_copy']:.2f}x  (target < 1.6x)")
+    print(f"  full load (platform) / binary COPY     {r['ratio_platform_vs_copy']:.2f}x  (target < 1.6x)")
+    print(f"  full load (dict_fsst off) / binary COPY {r['ratio_nodict_vs_copy']:.2f}x  (option, not the default)")
+    print(f"  incremental(1%) / full load            {r['ratio_incremental_vs_full']:.2%}  (target < 10%)")
+    print(f"  MariaDB full load / ConnectorX         {r['ratio_mysql_vs_connectorx']:.2f}x  (target < 2x)")
+    if "dlt_cx_s" in r:
+        print(f"  dlt+ConnectorX / runner (platform)     {r['ratio_dlt_vs_platform']:.2f}x  (target >= 1.5x)")
+    print(f"  peak RSS 1M vs 5M                      {r['full_1m_rss_mb']:.0f} MB vs {r['full_rss_mb']:.0f} MB"
           " (target < 600 MB, flat)")
 
 

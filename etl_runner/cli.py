@@ -34,6 +34,9 @@ Modes:
   python -m etl_runner schema          print the JSON Schema of job config v1.
 
 Optional environment: RUNNER_DUCKDB_MEMORY_LIMIT (default 384MB), RUNNER_DUCKDB_THREADS,
+RUNNER_DUCKDB_DISABLED_COMPRESSION (e.g. dict_fsst: faster string loads, larger files),
+RUNNER_PG_READERS (connections for a big PostgreSQL full read, default 2; 1 = one stream),
+RUNNER_PG_PARALLEL_MIN_BLOCKS (tables under this many pages are not split, default 8192),
 RUNNER_WAREHOUSE_WAIT_SECONDS (how long to wait for the DuckDB writer lock, default 3600),
 RUNNER_LOG_LEVEL (default INFO; logs go to stderr).
 

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 DEFAULT_NUMERIC = (38, 9)  # unconstrained PostgreSQL NUMERIC: BigQuery NUMERIC's precision and scale
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DECIMAL_TYPE = re.compile(r"^(?:decimal|numeric)\((\d+),(\d+)\)")
+_PG_NUMERIC = re.compile(r"^numeric\((\d+)(?:,(\d+))?\)$")
 _TIME_TEXT = re.compile(r"^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?$")
 
 
@@ -66,6 +67,14 @@ def _pg_numeric_type(field: pa.Field) -> pa.DataType:
     return _decimal_type((typmod >> 16) & 0xFFFF, typmod & 0xFFFF)
 
 
+def _pg_declared_numeric(type_name: str) -> pa.DataType:
+    """'numeric(12,2)' -> decimal(12, 2); 'numeric(5)' -> decimal(5, 0); 'numeric' -> DEFAULT_NUMERIC."""
+    m = _PG_NUMERIC.match(type_name)
+    if not m:
+        return _decimal_type(*DEFAULT_NUMERIC)
+    return _decimal_type(int(m.group(1)), int(m.group(2) or 0))
+
+
 def _time_from_text(arr: pa.Array) -> pa.Array:
     """MySQL TIME text -> time64[us]; values outside 00:00-24:00 raise (reported with their row)."""
     out = []
@@ -90,6 +99,9 @@ def _cast_to(target: pa.DataType) -> Converter:
 def _plan_field(field: pa.Field) -> tuple[pa.DataType, Converter | None]:
     """Target type for one source field and the converter producing it (None = already exact)."""
     t = field.type
+    if pg_numeric := _meta(field, "ETL:pg_numeric"):  # PostgreSQL NUMERIC read as text
+        target = _pg_declared_numeric(pg_numeric)
+        return target, _cast_to(target)
     if getattr(t, "extension_name", None) == "arrow.opaque":
         if getattr(t, "type_name", "") == "numeric":
             target = _pg_numeric_type(field)

@@ -185,10 +185,11 @@ class Pipeline:
         if isinstance(source, FileSource) and table.file is not None:
             self._load_files(source, warehouse, table, report)
         else:
-            self._load_rows(source.read_table(table, report.cursor_before), warehouse, table, report)
+            unique = table.load_mode == "merge" and _key_is_unique(source, table)
+            self._load_rows(source.read_table(table, report.cursor_before), warehouse, table, report, unique)
 
     def _load_rows(self, batches: Iterator[pa.RecordBatch], warehouse: Warehouse, table: TableConfig,
-                   report: TableReport) -> None:
+                   report: TableReport, key_unique: bool = False) -> None:
         """Stream a table source into one atomic load with the new cursor."""
         t0 = time.perf_counter()
         first = next(iter(batches), None)
@@ -208,7 +209,7 @@ class Pipeline:
             return committed[-1]
 
         self.phase("load")
-        plan = LoadPlan(table, normalizer.schema, stream, finish, self.config.run_id, normalizer.mapping)
+        plan = LoadPlan(table, normalizer.schema, stream, finish, self.config.run_id, normalizer.mapping, key_unique)
         result = warehouse.load(plan)
         self._fill(report, progress, result.rows_loaded, time.perf_counter() - t0)
         report.cursor_after = committed[-1].cursor
@@ -256,6 +257,12 @@ class Pipeline:
         report.files = len(loaded)
         for pf in loaded:
             self.reporter.record_file(table.table_id, pf.to_dict())
+
+
+def _key_is_unique(source, table: TableConfig) -> bool:
+    """Whether the source says it enforces the table's primary key (sources without the check: no)."""
+    check = getattr(source, "key_is_unique", None)
+    return bool(check(table)) if check is not None else False
 
 
 def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -1,14 +1,15 @@
-"""Read ahead: pull batches on a background thread so extraction overlaps the warehouse's insert.
+"""Read ahead: pull items on background threads so extraction overlaps the warehouse's insert.
 
-Memory stays bounded: at most `depth` batches wait in the queue. Errors from the producer are
-re-raised in the consumer; a consumer that stops early stops the producer.
+Memory stays bounded: at most `depth` items wait in the queue (plus one per producer being handed
+over). Errors from a producer are re-raised in the consumer; a consumer that stops early stops
+every producer.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,6 +23,11 @@ class _Failure:
 
 def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
     """Yield the items of `items`, produced up to `depth` ahead on a daemon thread."""
+    return interleave([items], depth)
+
+
+def interleave(sources: Iterable[Iterator[T]], depth: int = 2) -> Iterator[T]:
+    """Yield the items of every source (each consumed on its own thread) in arrival order."""
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -34,7 +40,7 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
+    def produce(items: Iterator[T]) -> None:
         it = iter(items)
         try:
             for item in it:
@@ -49,16 +55,25 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             if close is not None:
                 close()
 
-    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
-    thread.start()
+    threads = [threading.Thread(target=produce, args=(s,), name=f"prefetch-{i}", daemon=True)
+               for i, s in enumerate(sources)]
+    return _consume(q, stop, threads)
+
+
+def _consume(q: queue.Queue, stop: threading.Event, threads: list[threading.Thread]) -> Iterator:
+    for thread in threads:
+        thread.start()
+    running = len(threads)
     try:
-        while True:
+        while running:
             item = q.get()
             if item is _END:
-                return
+                running -= 1
+                continue
             if isinstance(item, _Failure):
                 raise item.exc
             yield item
     finally:
         stop.set()
-        thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)

@@ -6,9 +6,10 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from etl_runner.client import ApiClient, ApiError, RunClosed
+if TYPE_CHECKING:  # the HTTP client (requests) is imported only in API mode
+    from etl_runner.client import ApiClient
 
 log = logging.getLogger("etl_runner.reporting")
 
@@ -53,6 +54,8 @@ class ApiReporter:
         self._lock = threading.Lock()
 
     def update(self, payload: dict[str, Any]) -> None:
+        from etl_runner.client import ApiError, RunClosed
+
         if self.closed:
             return
         with self._lock:
@@ -67,6 +70,8 @@ class ApiReporter:
                 log.warning("run update not delivered: %s", exc)
 
     def record_file(self, table_id: int, record: dict[str, Any]) -> None:
+        from etl_runner.client import ApiError
+
         try:
             self.client.record_processed_file(self.data_source_id, {"table_id": table_id, **record})
         except ApiError as exc:  # the warehouse ledger is the authority; the mirror is best effort

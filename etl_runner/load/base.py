@@ -63,6 +63,7 @@ class LoadPlan:
     finish: Callable[[], StateUpdate]
     run_id: int | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # source column name -> destination name
+    key_unique: bool = False  # the source enforces primary_key: the stream holds no duplicate keys
 
 
 @dataclass

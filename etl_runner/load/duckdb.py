@@ -65,6 +65,8 @@ class DuckDBWarehouse:
                     "preserve_insertion_order": "false"}
         if threads := os.environ.get("RUNNER_DUCKDB_THREADS"):
             settings["threads"] = threads
+        if disabled := os.environ.get("RUNNER_DUCKDB_DISABLED_COMPRESSION"):  # e.g. "dict_fsst": faster, larger
+            settings["disabled_compression_methods"] = disabled
         return settings
 
     def _ensure_schema(self, schema: str) -> None:
@@ -119,11 +121,13 @@ class DuckDBWarehouse:
             if t.load_mode == "replace":
                 rows = self._replace(t)
             else:
+                empty = True
                 if ds.table_column_types(self.con, t.dest_dataset, t.dest_table):
                     added, widened = self._apply_drift(t, schema)
+                    empty = self._is_empty(t)
                 else:
                     self._create_empty(t, schema)
-                rows = self._merge(t, plan.mapping) if t.load_mode == "merge" else self._append(t, plan.mapping)
+                rows = self._merge_or_append(plan, empty)
         finally:
             self._unregister("__etl_incoming")
         self._write_state(t, plan.finish(), plan.run_id)
@@ -178,6 +182,43 @@ class DuckDBWarehouse:
     def _pk_match(t: TableConfig, mapping: dict[str, str], a: str, b: str) -> str:
         keys = [quote(mapping.get(k, k)) for k in t.primary_key]
         return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in keys)
+
+    def _is_empty(self, t: TableConfig) -> bool:
+        return self.con.execute(f"SELECT count(*) = 0 FROM {self._target(t)}").fetchone()[0]
+
+    def _merge_or_append(self, plan: LoadPlan, empty: bool) -> int:
+        t, mapping = plan.table, plan.mapping
+        if t.load_mode != "merge":
+            return self._append(t, mapping)
+        return self._merge_into_empty(t, mapping, plan.key_unique) if empty else self._merge(t, mapping)
+
+    def _merge_into_empty(self, t: TableConfig, mapping: dict[str, str], key_unique: bool) -> int:
+        """First merge (nothing to merge with): a plain insert, then in-batch duplicates of a key dropped.
+
+        When the source enforces the key (`key_unique`), one read cannot hold duplicates: no check at all.
+        """
+        rows = self.con.execute(f"INSERT INTO {self._target(t)} BY NAME SELECT * FROM __etl_incoming").fetchone()[0]
+        self._fault_hook("during_load")
+        return rows if key_unique else rows - self._drop_duplicate_keys(t, mapping)
+
+    def _drop_duplicate_keys(self, t: TableConfig, mapping: dict[str, str]) -> int:
+        """Keep one row per primary key (latest cursor wins, as in `_merge`); returns the rows deleted.
+
+        The check is one aggregate over the key columns; the window only runs over duplicated keys.
+        """
+        target, keys = self._target(t), [quote(mapping.get(k, k)) for k in t.primary_key]
+        pk = ", ".join(keys)
+        key = keys[0] if len(keys) == 1 else f"row({pk})"  # count(DISTINCT) skips NULL keys: they force the dedup
+        if self.con.execute(f"SELECT count(DISTINCT {key}) = count(*) FROM {target}").fetchone()[0]:
+            return 0
+        dup_keys = f"SELECT {pk} FROM {target} GROUP BY ALL HAVING count(*) > 1"
+        order = f"ORDER BY d.{quote(mapping.get(t.cursor_column, t.cursor_column))} DESC NULLS LAST" \
+            if t.cursor_column else ""
+        match = " AND ".join(f"d.{k} IS NOT DISTINCT FROM k.{k}" for k in keys)
+        ranked = (f"SELECT d.rowid AS rid, row_number() OVER (PARTITION BY {', '.join('d.' + k for k in keys)} "
+                  f"{order}) AS rn FROM {target} d JOIN ({dup_keys}) k ON {match}")
+        return self.con.execute(f"DELETE FROM {target} WHERE rowid IN (SELECT rid FROM ({ranked}) WHERE rn > 1)"
+                                ).fetchone()[0]
 
     def _merge(self, t: TableConfig, mapping: dict[str, str]) -> int:
         """Upsert by primary key: stage the stream, keep the latest row per key, delete + insert."""
