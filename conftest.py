@@ -1,6 +1,6 @@
 """Root pytest configuration: shared fixture plugins live in tests/fixtures/."""
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.emulators"]
+pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.emulators", "tests.fixtures.platform"]
 
 
 def pytest_configure(config):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from cryptography.fernet import Fernet
 from django.test import Client
 
 from ml_platform.etl import tokens
@@ -28,6 +27,7 @@ from ml_platform.tests.factories import (
     ProjectFactory,
     UserFactory,
 )
+from tests.fixtures.platform import isolate_platform
 
 SLOT = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -77,30 +77,8 @@ def no_external_network(monkeypatch):
 @pytest.fixture(autouse=True)
 def isolated_platform(settings, tmp_path):
     """Warehouse, run logs, secrets and data in a fresh folder; local backends; no network."""
-    settings.WAREHOUSE_BACKEND = "duckdb"
-    state = tmp_path / "platform-state"  # the platform's own state; test sources live beside it
-    state.mkdir()
-    settings.PLATFORM_DATA_DIR = state
-    settings.WAREHOUSE_DUCKDB_PATH = str(state / "warehouse.duckdb")
-    settings.RUN_LOG_DIR = state / "logs"
-    settings.SECRETS_BACKEND = "local"
-    settings.SECRETS_KEY = Fernet.generate_key().decode()
-    settings.LAUNCHER_BACKEND = "local"
-    settings.SCHEDULER_BACKEND = "local"
+    isolate_platform(settings, tmp_path)
     return settings
-
-
-@pytest.fixture
-def launches(monkeypatch):
-    """Record launches through the seed's patch point instead of starting runners."""
-    calls = []
-
-    def fake_trigger(**kwargs):
-        calls.append(kwargs)
-        return {"success": True, "execution_id": f"fake-{kwargs['run_id']}", "launcher": "local"}
-
-    monkeypatch.setattr("ml_platform.etl.api.trigger_cloud_run_job", fake_trigger)
-    return calls
 
 
 @pytest.fixture

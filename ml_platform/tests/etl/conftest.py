@@ -3,39 +3,19 @@ import json
 
 import psycopg
 import pytest
-from cryptography.fernet import Fernet
 from django.urls import reverse
 
 from ml_platform.etl import tokens
 from ml_platform.models import RunStatus
 from ml_platform.tests.factories import ConnectionFactory, DataSourceFactory, DataSourceTableFactory, ETLRunFactory
+from tests.fixtures.platform import isolate_platform
 
 
 @pytest.fixture(autouse=True)
 def isolated_platform(settings, tmp_path):
     """Each test gets its own warehouse file, run logs and local secret key."""
-    settings.WAREHOUSE_BACKEND = "duckdb"
-    settings.WAREHOUSE_DUCKDB_PATH = str(tmp_path / "warehouse.duckdb")
-    settings.RUN_LOG_DIR = tmp_path / "logs"
-    settings.SECRETS_BACKEND = "local"
-    settings.SECRETS_KEY = Fernet.generate_key().decode()
-    settings.PLATFORM_DATA_DIR = tmp_path
-    settings.LAUNCHER_BACKEND = "local"
-    settings.SCHEDULER_BACKEND = "local"
+    isolate_platform(settings, tmp_path)
     return settings
-
-
-@pytest.fixture
-def launches(monkeypatch):
-    """Record launches instead of starting runners (the seed's patch point)."""
-    calls = []
-
-    def fake_trigger(**kwargs):
-        calls.append(kwargs)
-        return {"success": True, "execution_id": f"fake-{kwargs['run_id']}", "launcher": "local"}
-
-    monkeypatch.setattr("ml_platform.etl.api.trigger_cloud_run_job", fake_trigger)
-    return calls
 
 
 @pytest.fixture
