@@ -11,9 +11,8 @@ from ml_platform.utils.connection_manager.base import (
     READ_TIMEOUT_SECONDS,
     SourceNotFound,
     TestResult,
-    split_bucket_path,
 )
-from ml_platform.utils.connection_manager.files import FileAdapter
+from ml_platform.utils.connection_manager.files import BucketFileAdapter
 
 # The SDK logs every request URL and header set at INFO; SAS tokens travel in URLs, so keep it quiet.
 logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
@@ -21,18 +20,15 @@ CLIENT_OPTIONS = {"connection_timeout": CONNECT_TIMEOUT_SECONDS, "read_timeout":
                   "retry_total": 0}
 
 
-class AzureBlobAdapter(FileAdapter):
+class AzureBlobAdapter(BucketFileAdapter):
     """azure-storage-blob with short timeouts and one retry; ranged downloads for samples."""
 
     kind = "azure_blob"
+    scheme = "az"
 
-    def __init__(self, params: dict[str, Any], secrets: dict[str, str]):
-        super().__init__(params, secrets)
-        self.container_name, self.base = split_bucket_path(params.get("bucket_path") or "")
-        self._container = None
 
     def container(self):
-        if self._container is None:
+        if self._client is None:
             from azure.storage.blob import BlobServiceClient
 
             if self.secrets.get("connection_string"):
@@ -45,8 +41,8 @@ class AzureBlobAdapter(FileAdapter):
                 if self.secrets.get("azure_account_key"):
                     credential = {"account_name": account, "account_key": self.secrets["azure_account_key"]}
                 service = BlobServiceClient(account_url=url, credential=credential, **CLIENT_OPTIONS)
-            self._container = service.get_container_client(self.container_name)
-        return self._container
+            self._client = service.get_container_client(self.bucket_name)
+        return self._client
 
     def call(self, fn, *args, **kwargs):
         """Run one SDK call, turning Azure errors into readable SourceErrors."""
@@ -55,7 +51,7 @@ class AzureBlobAdapter(FileAdapter):
         try:
             return fn(*args, **kwargs)
         except aexc.ResourceNotFoundError:
-            raise SourceNotFound(f"Container or blob not found: {self.container_name}.") from None
+            raise SourceNotFound(f"Container or blob not found: {self.bucket_name}.") from None
         except aexc.ClientAuthenticationError:
             raise self.fail("Azure rejected the credentials (account key, SAS token or connection string).",
                             code="auth") from None
@@ -73,7 +69,7 @@ class AzureBlobAdapter(FileAdapter):
         self.call(self.container().get_container_properties)
         first = self.call(lambda: next(iter(self.container().list_blobs(name_starts_with=self.base or None,
                                                                          results_per_page=1)), None))
-        return TestResult(True, f"Container {self.container_name} is readable.", {"has_files": first is not None})
+        return TestResult(True, f"Container {self.bucket_name} is readable.", {"has_files": first is not None})
 
     def objects(self, prefix: str) -> Iterator[dict[str, Any]]:
         def collect():
@@ -96,5 +92,3 @@ class AzureBlobAdapter(FileAdapter):
         blob = self.container().get_blob_client(self.base + path)
         return self.call(blob.get_blob_properties).size
 
-    def uri(self, path: str) -> str:
-        return f"az://{self.container_name}/{self.base}{path}"

@@ -23,6 +23,7 @@ from ml_platform.utils.connection_manager.base import (
     match_pattern,
     paginate,
     recommend_cursor,
+    split_bucket_path,
 )
 
 SAMPLE_BYTES = 1024 * 1024
@@ -181,3 +182,17 @@ def describe_arrow(table, *, file_format: str, bytes_read: int, total_rows: int 
             "rows_sampled": table.num_rows, "bytes_read": bytes_read, "total_rows": total_rows,
             "fingerprint": fingerprint([(c.name, c.source_type) for c in columns]),
             "recommended_cursor_column": recommend_cursor(columns)}
+
+
+class BucketFileAdapter(FileAdapter):
+    """Base of the object-store adapters: the bucket (or container) and key prefix from `bucket_path`."""
+
+    scheme = ""  # gs, s3, az: how the ledger and the UI name an object
+
+    def __init__(self, params: dict[str, Any], secrets: dict[str, str]):
+        super().__init__(params, secrets)
+        self.bucket_name, self.base = split_bucket_path(params.get("bucket_path") or "")
+        self._client = None
+
+    def uri(self, path: str) -> str:
+        return f"{self.scheme}://{self.bucket_name}/{self.base}{path}"

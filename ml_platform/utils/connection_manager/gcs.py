@@ -11,9 +11,8 @@ from ml_platform.utils.connection_manager.base import (
     SourceNotFound,
     TestResult,
     google_credentials,
-    split_bucket_path,
 )
-from ml_platform.utils.connection_manager.files import FileAdapter
+from ml_platform.utils.connection_manager.files import BucketFileAdapter
 
 TIMEOUT = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
 
@@ -25,15 +24,12 @@ def _retry():
     return DEFAULT_RETRY.with_timeout(CONNECT_TIMEOUT_SECONDS)
 
 
-class GCSAdapter(FileAdapter):
+class GCSAdapter(BucketFileAdapter):
     """Lists with the bucket's prefix; reads byte ranges with ranged downloads."""
 
     kind = "gcs"
+    scheme = "gs"
 
-    def __init__(self, params: dict[str, Any], secrets: dict[str, str]):
-        super().__init__(params, secrets)
-        self.bucket_name, self.base = split_bucket_path(params.get("bucket_path") or "")
-        self._client = None
 
     def client(self):
         if self._client is None:
@@ -92,6 +88,4 @@ class GCSAdapter(FileAdapter):
             raise SourceNotFound(f"File '{path[:300]}' was not found.")
         return blob.size or 0
 
-    def uri(self, path: str) -> str:
-        return f"gs://{self.bucket_name}/{self.base}{path}"
 

@@ -10,9 +10,8 @@ from ml_platform.utils.connection_manager.base import (
     READ_TIMEOUT_SECONDS,
     SourceNotFound,
     TestResult,
-    split_bucket_path,
 )
-from ml_platform.utils.connection_manager.files import FileAdapter
+from ml_platform.utils.connection_manager.files import BucketFileAdapter
 
 READABLE_CODES = {
     "NoSuchBucket": "Bucket not found: s3://{bucket}.",
@@ -25,15 +24,12 @@ READABLE_CODES = {
 }
 
 
-class S3Adapter(FileAdapter):
+class S3Adapter(BucketFileAdapter):
     """boto3 with short timeouts and at most two attempts; ranged GETs for samples."""
 
     kind = "s3"
+    scheme = "s3"
 
-    def __init__(self, params: dict[str, Any], secrets: dict[str, str]):
-        super().__init__(params, secrets)
-        self.bucket_name, self.base = split_bucket_path(params.get("bucket_path") or "")
-        self._client = None
 
     def client(self):
         if self._client is None:
@@ -95,5 +91,3 @@ class S3Adapter(FileAdapter):
     def size(self, path: str) -> int:
         return self.call(self.client().head_object, Bucket=self.bucket_name, Key=self.base + path)["ContentLength"]
 
-    def uri(self, path: str) -> str:
-        return f"s3://{self.bucket_name}/{self.base}{path}"
