@@ -33,7 +33,8 @@ Modes:
   python -m etl_runner validate --config job.json   validate a config and list every problem.
   python -m etl_runner schema          print the JSON Schema of job config v1.
 
-Optional environment: RUNNER_DUCKDB_MEMORY_LIMIT (default 384MB), RUNNER_DUCKDB_THREADS,
+Optional environment: RUNNER_DUCKDB_MEMORY_LIMIT (default: 64MB, or 1MB per column per thread for wide
+tables), RUNNER_DUCKDB_THREADS,
 RUNNER_DUCKDB_DISABLED_COMPRESSION (e.g. dict_fsst: faster string loads, larger files),
 RUNNER_PG_READERS (connections for a big PostgreSQL full read, default 2; 1 = one stream),
 RUNNER_PG_PARALLEL_MIN_BLOCKS (tables under this many pages are not split, default 8192),
