@@ -1,4 +1,4 @@
-"""File sources: which listed files to load (the ledger rule) and aligning each file to the table schema."""
+"""File sources: which listed files to load (the ledger rule), the run's schema over all files, aligning each file."""
 
 from __future__ import annotations
 
@@ -31,13 +31,48 @@ def files_to_load(listed: list[FileInfo], ledger: dict[str, ProcessedFile], tabl
     return chosen
 
 
+def union_schema(schemas: list[tuple[str, pa.Schema]], schema_drift: str) -> pa.Schema:
+    """The stream's schema over a run's files, given as (path, schema) in load order.
+
+    Columns: the first file's, then new ones in order of first appearance. A new column in a later
+    file fails under schema_drift 'fail'; under 'add' it joins the stream and files without it give NULL.
+    A column whose type differs between files takes a type every file's values fit (int32 + int64 ->
+    int64, int + float -> double, null -> anything); incompatible types raise SourceError naming both.
+    """
+    (_, first), *rest = schemas
+    fields = {f.name: f for f in first}
+    for path, schema in rest:
+        new = [n for n in schema.names if n not in fields]
+        if new and schema_drift == "fail":
+            raise SourceError(f"file {path} has columns {new} not in the table's first file and schema_drift is 'fail'")
+        for f in schema:
+            fields[f.name] = _wider_field(fields[f.name], f, path) if f.name in fields else f
+    return pa.schema(list(fields.values()))
+
+
+def _wider_field(known: pa.Field, incoming: pa.Field, path: str) -> pa.Field:
+    if known.type == incoming.type:
+        return known
+    try:
+        merged = pa.unify_schemas([pa.schema([known]), pa.schema([incoming])], promote_options="permissive")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        raise SourceError(
+            f"file {path}: column {incoming.name!r} is {incoming.type}, which does not fit {known.type} "
+            "from earlier files"
+        ) from None
+    return known.with_type(merged.field(0).type)
+
+
 def align_to_schema(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.RecordBatch:
-    """Reorder/cast a later file's batch to the first file's columns; missing columns become NULL."""
+    """Reorder/cast a file's batch to the stream's schema (`union_schema`); missing columns become NULL.
+
+    The cast is safe: a value the wider type cannot hold exactly (e.g. an int64 above 2**53 as double) fails.
+    """
     if batch.schema.equals(schema):
         return batch
     extra = [n for n in batch.schema.names if n not in schema.names]
-    if extra:
-        raise SourceError(f"file {path} has columns {extra} not in the table's first file")
+    if extra:  # the file changed between reading its schema and streaming it
+        raise SourceError(f"file {path} has columns {extra} not in the table's schema for this run")
     arrays = []
     for f in schema:
         if f.name not in batch.schema.names:

@@ -15,8 +15,8 @@ from typing import Any
 import pyarrow as pa
 
 from etl_runner.config import JobConfig, TableConfig
-from etl_runner.extract.base import FileSource, SourceError, open_source
-from etl_runner.files_plan import align_to_schema, files_to_load
+from etl_runner.extract.base import FileInfo, FileSource, SourceError, open_source
+from etl_runner.files_plan import align_to_schema, files_to_load, union_schema
 from etl_runner.load.base import LoadPlan, ProcessedFile, StateUpdate, Warehouse, WarehouseError, open_warehouse
 from etl_runner.normalize import NormalizeError, Normalizer, batch_max, cursor_string
 from etl_runner.prefetch import prefetch
@@ -221,7 +221,11 @@ class Pipeline:
                          "load": round(max(total - extract - norm, 0.0), 3)}
 
     def _load_files(self, source: FileSource, warehouse: Warehouse, table: TableConfig, report: TableReport) -> None:
-        """Load the new/changed files of a table in one transaction, recording each in the ledger."""
+        """Load the new/changed files of a table in one transaction, recording each in the ledger.
+
+        The stream's schema is the union over all the files (`_files_schema`), fixed before anything
+        loads: a later file's new columns are added under schema_drift 'add' and fail the run under 'fail'.
+        """
         t0 = time.perf_counter()
         ledger = {} if table.load_mode == "replace" else warehouse.processed_files(table)
         files = files_to_load(source.list_files(table), ledger, table)
@@ -233,7 +237,7 @@ class Pipeline:
         first = next(iter(first_batches), None)
         if first is None:
             raise SourceError(f"file {files[0].path} has no schema (empty file)")
-        normalizer = Normalizer(first.schema)
+        normalizer = Normalizer(_files_schema(source, table, files, first.schema))
         progress = Progress(self._on_progress, None)
 
         def all_files() -> Iterator[pa.RecordBatch]:
@@ -277,3 +281,13 @@ def final_payload(result: RunResult) -> dict[str, Any]:
     if result.error:
         payload["error"] = result.error
     return payload
+
+
+def _files_schema(source: FileSource, table: TableConfig, files: list[FileInfo], first_schema: pa.Schema) -> pa.Schema:
+    """The union schema of a run's files (see `union_schema`), found without reading any file whole.
+
+    The first file's schema comes from its first batch (already read), the others' from footer or first block.
+    """
+    schemas = [(files[0].path, first_schema)]
+    schemas += [(info.path, source.file_schema(table, info)) for info in files[1:]]
+    return union_schema(schemas, table.schema_drift)

@@ -81,6 +81,10 @@ class FileSource(Protocol):
         """Stream one file as batches; a file that fails to parse raises SourceError naming it."""
         ...
 
+    def file_schema(self, table: TableConfig, file: FileInfo) -> pa.Schema:
+        """The schema `read_file` streams for this file, read cheaply (footer or first block)."""
+        ...
+
     def close(self) -> None: ...
 
 

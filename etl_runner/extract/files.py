@@ -24,6 +24,8 @@ from etl_runner.extract.object_stores import ObjectStore, open_store
 from etl_runner.extract.sqlbase import rechunk
 
 if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
     from etl_runner.config import FileOptions, FileTableConfig, RunOptions, SourceConfig, TableConfig
 
 CSV_BLOCK_SIZE = 16 * 1024 * 1024  # CSV/JSON types are inferred from the first block: keep it large
@@ -55,7 +57,8 @@ def _text_stream(raw: BinaryIO, path: str, options: FileOptions) -> pa.NativeFil
     return pa.CompressedInputStream(stream, codec) if codec else stream
 
 
-def _csv_batches(raw: BinaryIO, path: str, options: FileOptions, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _csv_reader(raw: BinaryIO, path: str, options: FileOptions, columns: list[str]) -> pa.RecordBatchReader:
+    """An open CSV reader: its schema is known once the first block is read (types are inferred there)."""
     from pyarrow import csv
 
     if len(options.delimiter) != 1:
@@ -67,40 +70,69 @@ def _csv_batches(raw: BinaryIO, path: str, options: FileOptions, columns: list[s
     )
     parse = csv.ParseOptions(delimiter=options.delimiter, newlines_in_values=True)
     convert = csv.ConvertOptions(include_columns=columns or None, strings_can_be_null=False)
-    yield from csv.open_csv(
+    return csv.open_csv(
         _text_stream(raw, path, options), read_options=read, parse_options=parse, convert_options=convert
     )
 
 
-def _json_batches(raw: BinaryIO, path: str, options: FileOptions, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _json_reader(raw: BinaryIO, path: str, options: FileOptions) -> pa.RecordBatchReader:
+    """An open JSON-lines reader: its schema is inferred from the first block."""
     from pyarrow import json
 
     stream: pa.NativeFile = _text_stream(raw, path, options)
     encoding = (options.encoding or "utf-8").lower().replace("_", "-")
     if encoding not in ("utf-8", "utf8"):
         stream = pa.transcoding_input_stream(stream, encoding, "utf-8")
-    reader = json.open_json(stream, read_options=json.ReadOptions(block_size=CSV_BLOCK_SIZE))
-    for batch in reader:
+    return json.open_json(stream, read_options=json.ReadOptions(block_size=CSV_BLOCK_SIZE))
+
+
+def _json_batches(raw: BinaryIO, path: str, options: FileOptions, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    for batch in _json_reader(raw, path, options):
         yield _select(batch, columns, path)
 
 
-def _parquet_batches(raw: BinaryIO, path: str, batch_size: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+def _parquet_file(raw: BinaryIO, path: str, columns: list[str]) -> pq.ParquetFile:
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(pa.PythonFile(raw, mode="r"))
-    missing = [c for c in columns if c not in parquet.schema_arrow.names]
+    _check_columns(parquet.schema_arrow, columns, path)
+    return parquet
+
+
+def _parquet_batches(raw: BinaryIO, path: str, batch_size: int, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    yield from _parquet_file(raw, path, columns).iter_batches(batch_size=batch_size, columns=columns or None)
+
+
+def _check_columns(schema: pa.Schema, columns: list[str], path: str) -> None:
+    missing = [c for c in columns if c not in schema.names]
     if missing:
         raise SourceError(f"columns {missing} not found in {path}")
-    yield from parquet.iter_batches(batch_size=batch_size, columns=columns or None)
 
 
 def _select(batch: pa.RecordBatch, columns: list[str], path: str) -> pa.RecordBatch:
     if not columns:
         return batch
-    missing = [c for c in columns if c not in batch.schema.names]
-    if missing:
-        raise SourceError(f"columns {missing} not found in {path}")
+    _check_columns(batch.schema, columns, path)
     return batch.select(columns)
+
+
+def _select_schema(schema: pa.Schema, columns: list[str], path: str) -> pa.Schema:
+    if not columns:
+        return schema
+    _check_columns(schema, columns, path)
+    return pa.schema([schema.field(c) for c in columns])
+
+
+@contextlib.contextmanager
+def _read_errors(fmt: str, path: str) -> Iterator[None]:
+    """Turn any reader failure into a SourceError naming the file."""
+    try:
+        yield
+    except SourceError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Arrow, codecs and SDKs raise many types
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SourceError(f"could not read {fmt} file {path}: {detail}") from exc
 
 
 def file_batches(
@@ -108,9 +140,9 @@ def file_batches(
 ) -> Iterator[pa.RecordBatch]:
     """Stream one opened file as batches of at most batch_size rows; SourceError names the file."""
     fmt = file_config.format
-    try:
+    with _read_errors(fmt, path):
         if fmt == "csv":
-            batches = _csv_batches(raw, path, file_config.options, columns)
+            batches = iter(_csv_reader(raw, path, file_config.options, columns))
         elif fmt == "json":
             batches = _json_batches(raw, path, file_config.options, columns)
         elif fmt == "parquet":
@@ -118,11 +150,22 @@ def file_batches(
         else:
             raise SourceError(f"unsupported file format {fmt!r}")
         yield from rechunk(batches, batch_size)
-    except SourceError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - Arrow, codecs and SDKs raise many types
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"could not read {fmt} file {path}: {detail}") from exc
+
+
+def file_schema(raw: BinaryIO, path: str, file_config: FileTableConfig, columns: list[str]) -> pa.Schema:
+    """The schema `file_batches` streams for this file, from the Parquet footer or the first CSV/JSON block.
+
+    CSV and JSON types are inferred from the first block, so that block is all this reads: never the whole file.
+    """
+    fmt = file_config.format
+    with _read_errors(fmt, path):
+        if fmt == "csv":
+            return _csv_reader(raw, path, file_config.options, columns).schema
+        if fmt == "json":
+            return _select_schema(_json_reader(raw, path, file_config.options).schema, columns, path)
+        if fmt == "parquet":
+            return _select_schema(_parquet_file(raw, path, columns).schema_arrow, columns, path)
+        raise SourceError(f"unsupported file format {fmt!r}")
 
 
 class ObjectStoreFileSource(SourceBase):
@@ -151,12 +194,20 @@ class ObjectStoreFileSource(SourceBase):
     def read_file(self, table: TableConfig, file: FileInfo) -> Iterator[pa.RecordBatch]:
         """Stream one file (the listed version) as batches; SourceError names the file on failure."""
         spec = _file_spec(table)
+        with contextlib.closing(self._open(file)) as raw:
+            yield from file_batches(raw, file.path, spec, self.batch_size, _wanted_columns(table))
+
+    def file_schema(self, table: TableConfig, file: FileInfo) -> pa.Schema:
+        """The schema `read_file` streams for this file, read from its footer or first block."""
+        spec = _file_spec(table)
+        with contextlib.closing(self._open(file)) as raw:
+            return file_schema(raw, file.path, spec, _wanted_columns(table))
+
+    def _open(self, file: FileInfo) -> BinaryIO:
         try:
-            raw = self.store.open(file)
+            return self.store.open(file)
         except Exception as exc:  # noqa: BLE001
             raise SourceError(f"could not open {file.path}: {type(exc).__name__}: {exc}") from exc
-        with contextlib.closing(raw):
-            yield from file_batches(raw, file.path, spec, self.batch_size, _wanted_columns(table))
 
 
 def _file_spec(table: TableConfig) -> FileTableConfig:

@@ -135,12 +135,20 @@ def _pk(t: TableConfig, mapping: dict[str, str]) -> list[str]:
     return [quote(mapping.get(k, k)) for k in t.primary_key]
 
 
+def _key_match(t: TableConfig, mapping: dict[str, str], a: str, b: str) -> str:
+    """Rows a and b have the same primary key, a NULL key part equal to NULL (as in the DuckDB warehouse).
+
+    With `=` a key with a NULL part never matches, so a merge would insert it again instead of updating it.
+    """
+    return " AND ".join(f"{a}.{k} IS NOT DISTINCT FROM {b}.{k}" for k in _pk(t, mapping))
+
+
 def _append_source(wh: BigQueryWarehouse, t: TableConfig, stage: str, names: list[str], mapping: dict[str, str]) -> str:
     """The stage; with a lookback and a primary key, rows already in the table are left out."""
     stage_ref = wh._ref(t.dest_dataset, stage)
     if not (t.lookback_seconds and t.primary_key):
         return stage_ref
-    match = " AND ".join(f"D.{k} = S.{k}" for k in _pk(t, mapping))
+    match = _key_match(t, mapping, "D", "S")
     return (f"(SELECT S.* FROM {stage_ref} S WHERE NOT EXISTS "
             f"(SELECT 1 FROM {wh._ref(t.dest_dataset, t.dest_table)} D WHERE {match}))")  # fmt: skip
 
@@ -159,7 +167,7 @@ def _merge(wh: BigQueryWarehouse, t: TableConfig, source: str, names: list[str],
     """MERGE by primary key: update matched rows, insert new ones."""
     keys = _pk(t, mapping)
     cols = [quote(n) for n in names]
-    on = " AND ".join(f"T.{k} = S.{k}" for k in keys)
+    on = _key_match(t, mapping, "T", "S")
     updates = ", ".join(f"{c} = S.{c}" for c in cols if c not in keys)
     matched = f"WHEN MATCHED THEN UPDATE SET {updates} " if updates else ""
     values = ", ".join("S." + c for c in cols)

@@ -111,6 +111,33 @@ def test_merge_dedups_within_the_batch_keeping_the_highest_cursor(bq_env, datase
     assert wh.read_state(table) == "3"
 
 
+def test_merge_treats_a_null_key_part_as_one_key_updating_instead_of_inserting(bq_env, dataset, tmp_path):
+    wh = open_wh(dataset, tmp_path)
+    table = TableConfig(table_id=1, dest_dataset=dataset, dest_table="n", load_mode="merge",
+                        cursor_column="v", primary_key=["id", "region"])  # fmt: skip
+    first = pa.record_batch({"id": [1, 1, 1, 2], "region": [None, None, "eu", None], "v": [1, 2, 1, 1],
+                             "s": ["dup-old", "first", "eu", "two"]})  # fmt: skip
+    wh.load(plan(table, [first], cursor="2"))
+    query = f"SELECT id, region, v, s FROM {dataset}.n ORDER BY id, region NULLS FIRST"
+    # the in-batch dedup keeps one row for (1, NULL): the highest cursor
+    assert rows(bq_env, query) == [(1, None, 2, "first"), (1, "eu", 1, "eu"), (2, None, 1, "two")]
+    second = pa.record_batch({"id": [1], "region": pa.array([None], pa.string()), "v": [3], "s": ["second"]})
+    wh.load(plan(table, [second], cursor="3"))
+    assert rows(bq_env, query) == [(1, None, 3, "second"), (1, "eu", 1, "eu"), (2, None, 1, "two")]
+
+
+def test_lookback_skips_rows_already_loaded_when_a_key_part_is_null(bq_env, dataset, tmp_path):
+    wh = open_wh(dataset, tmp_path)
+    table = TableConfig(table_id=1, dest_dataset=dataset, dest_table="lb", load_mode="incremental",
+                        cursor_column="v", primary_key=["id", "region"], lookback_seconds=60)  # fmt: skip
+    batch = pa.record_batch({"id": [1, 2], "region": pa.array([None, "eu"], pa.string()), "v": [1, 1]})
+    wh.load(plan(table, [batch], cursor="1"))
+    again = pa.record_batch({"id": [1, 3], "region": pa.array([None, None], pa.string()), "v": [1, 2]})
+    assert wh.load(plan(table, [again], cursor="2")).rows_loaded == 1  # (1, NULL) is already there
+    got = rows(bq_env, f"SELECT id, region FROM {dataset}.lb ORDER BY id")
+    assert got == [(1, None), (2, "eu"), (3, None)]
+
+
 def open_wh(dataset: str, tmp_path: Path, staging: str | None = None) -> BigQueryWarehouse:
     from etl_runner.config import DestinationConfig
 
