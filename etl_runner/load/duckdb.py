@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import duckdb
@@ -26,7 +26,7 @@ STATE_DDL = (
     "generation VARCHAR, etag VARCHAR, modified_at VARCHAR, rows BIGINT, run_id BIGINT, "
     "loaded_at TIMESTAMPTZ, PRIMARY KEY (dest_table, path))",
 )
-LOCK_WAIT_SECONDS = float(os.environ.get("RUNNER_WAREHOUSE_WAIT_SECONDS", "3600"))
+DEFAULT_LOCK_WAIT_SECONDS = 3600
 MEMORY_FLOOR_MB = 64  # DuckDB memory_limit for narrow tables; see _size_memory_for
 MEMORY_PER_COLUMN_THREAD_MB = 1
 STAGE_TABLE = "temp.main.__etl_stage"
@@ -48,7 +48,8 @@ class DuckDBWarehouse:
     def open(self, on_wait: Callable[[], None] | None = None) -> None:
         """Connect as the single writer; while another process holds the file, wait with backoff."""
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        deadline, delay, waited = time.monotonic() + LOCK_WAIT_SECONDS, 0.05, False
+        wait = float(os.environ.get("RUNNER_WAREHOUSE_WAIT_SECONDS", DEFAULT_LOCK_WAIT_SECONDS))
+        deadline, delay, waited = time.monotonic() + wait, 0.05, False
         while True:
             try:
                 self.con = duckdb.connect(self.path, config=self._settings())
@@ -118,6 +119,8 @@ class DuckDBWarehouse:
     def load(self, plan: LoadPlan) -> LoadResult:
         """Stream the plan into its table and commit data + state together (rollback on any error)."""
         self.con.execute("BEGIN TRANSACTION")
+        stream_errors: list[BaseException] = []
+        plan.batches = _keep_error(plan.batches, stream_errors)
         try:
             result = self._load_in_transaction(plan)
             self._fault_hook("before_commit")
@@ -130,6 +133,8 @@ class DuckDBWarehouse:
                                  f"{limit}); set RUNNER_DUCKDB_MEMORY_LIMIT higher: {exc}") from None
         except BaseException:
             self.con.execute("ROLLBACK")
+            if stream_errors:  # DuckDB wraps what the Arrow stream raised: raise the source's own error
+                raise stream_errors[0] from None
             raise
 
     def _load_in_transaction(self, plan: LoadPlan) -> LoadResult:
@@ -288,6 +293,15 @@ class DuckDBWarehouse:
         if self.con is not None:
             self.con.close()
             self.con = None
+
+
+def _keep_error(batches: Iterator[pa.RecordBatch], errors: list[BaseException]) -> Iterator[pa.RecordBatch]:
+    """Pass batches through, remembering an exception raised while producing them."""
+    try:
+        yield from batches
+    except BaseException as exc:
+        errors.append(exc)
+        raise
 
 
 def _duckdb_ready_schema(schema: pa.Schema) -> pa.Schema:
