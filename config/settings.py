@@ -185,6 +185,9 @@ GCP_API_ENDPOINTS = {
 RUN_TOKEN_MAX_AGE_SECONDS = env_int("RUN_TOKEN_MAX_AGE_SECONDS", 24 * 3600)
 RUN_HEARTBEAT_TIMEOUT_SECONDS = env_int("RUN_HEARTBEAT_TIMEOUT_SECONDS", 180)
 RUN_LOG_DIR = PLATFORM_DATA_DIR / "logs" / "runs"
+# Local launcher: hand runs to the warm runner server (`python -m etl_runner serve`, started by `make run`)
+# listening here; runs fall back to a cold start when nothing listens. Empty: always cold.
+RUNNER_WARM_SOCKET = env_str("RUNNER_WARM_SOCKET", "")
 # Folders that SQLite and local-folder connections may read (empty: any folder except the platform's own
 # state in PLATFORM_DATA_DIR, which is always refused but for its demo/ folder).
 LOCAL_SOURCE_ROOTS = env_list("LOCAL_SOURCE_ROOTS", [])

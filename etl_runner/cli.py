@@ -32,6 +32,10 @@ Modes:
   python -m etl_runner run --config job.json   development/bench mode: no API; status as JSON lines on stdout.
   python -m etl_runner validate --config job.json   validate a config and list every problem.
   python -m etl_runner schema          print the JSON Schema of job config v1.
+  python -m etl_runner serve --socket PATH   warm runner server (local platform): imports everything
+      once and forks a child per run. With RUNNER_WARM_SOCKET=PATH in its environment, any
+      `python -m etl_runner ...` hands its run to that server (same argv, environment, stdio, exit
+      code and signals) and falls back to running in-process when nothing listens there.
 
 Optional environment: RUNNER_DUCKDB_MEMORY_LIMIT (default: 64MB, or 1MB per column per thread for wide
 tables), RUNNER_DUCKDB_THREADS,
@@ -54,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate a job config file and list every problem")
     val.add_argument("--config", required=True, type=Path, help="path to a job config v1 JSON file")
     sub.add_parser("schema", help="print the JSON Schema of job config v1")
+    srv = sub.add_parser("serve", help="warm runner server: preload once, fork one child per run (local only)")
+    srv.add_argument("--socket", required=True, type=Path, help="Unix socket to listen on (created 0600)")
     return parser
 
 
@@ -126,8 +132,12 @@ def _report_quietly(reporter: Reporter, payload: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=os.environ.get("RUNNER_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from etl_runner.warm_server import serve
+
+        return serve(str(args.socket))
     if args.command == "run":
         return run_from_file(args.config)
     if args.command == "validate":

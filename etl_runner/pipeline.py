@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -148,8 +149,14 @@ class Pipeline:
         self.phase("starting")
         warehouse = open_warehouse(self.config.destination, self.config.options)
         try:
-            warehouse.open(on_wait=lambda: self.phase("waiting_for_warehouse"))
             with open_source(self.config.source, self.config.options) as source:
+                # The source connects while the warehouse opens: both mostly wait on I/O.
+                connecting = _Background(getattr(source, "connect", None))
+                try:
+                    warehouse.open(on_wait=lambda: self.phase("waiting_for_warehouse"))
+                finally:
+                    connecting.join()
+                connecting.raise_error()
                 reports = [self._run_table_safely(source, warehouse, t) for t in self.config.tables]
         finally:
             warehouse.close()
@@ -261,6 +268,31 @@ class Pipeline:
         report.files = len(loaded)
         for pf in loaded:
             self.reporter.record_file(table.table_id, pf.to_dict())
+
+
+class _Background:
+    """Run `work` on a thread; `raise_error` re-raises what it raised (connect errors are table errors)."""
+
+    def __init__(self, work: Callable[[], None] | None):
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(work,), name="source-connect", daemon=True)
+        if work is not None:
+            self.thread.start()
+
+    def _run(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller by raise_error
+            self.error = exc
+
+    def join(self) -> None:
+        if self.thread.ident is not None:
+            self.thread.join()
+
+    def raise_error(self) -> None:
+        """Only expected source errors are deferred to the first read; anything else fails the run."""
+        if self.error is not None and not isinstance(self.error, SourceError):
+            raise self.error
 
 
 def _key_is_unique(source, table: TableConfig) -> bool:

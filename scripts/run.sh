@@ -14,10 +14,16 @@ fi
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" ${warm_pid:-}; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
+# Warm runner server: imports the runner once and forks a child per run (etl_runner/warm_server.py).
+# Optional: if it is not running, runs start cold, so it is not among the processes `wait -n` watches.
+export RUNNER_WARM_SOCKET="${RUNNER_WARM_SOCKET:-$(realpath -m "${PLATFORM_DATA_DIR:-var}")/runner.sock}"
+mkdir -p "$(dirname "$RUNNER_WARM_SOCKET")"
+$PY -m etl_runner serve --socket "$RUNNER_WARM_SOCKET" &
+warm_pid=$!
 if $PY manage.py help run_scheduler >/dev/null 2>&1; then
   $PY manage.py run_scheduler &
   pids+=($!)

@@ -45,21 +45,19 @@ class MySQLSource(SQLSource):
     def database(self) -> str:
         return str(self.params.get("database") or "")
 
-    def connection(self):
+    def _open_connection(self):
         """A PyMySQL connection for the catalog and for escaping values."""
-        if self._conn is None:
-            import pymysql
+        import pymysql
 
-            p = self.params
-            try:
-                self._conn = pymysql.connect(
-                    host=p.get("host") or "127.0.0.1", port=int(p.get("port") or 3306),
-                    user=p.get("username") or "root", password=self.secrets.get("password") or "",
-                    database=self.database or None, charset="utf8mb4", connect_timeout=10,
-                )
-            except Exception as exc:  # noqa: BLE001 - any driver error means "cannot connect"
-                raise SourceError(f"cannot connect to MySQL: {exc.args[-1] if exc.args else exc}") from None
-        return self._conn
+        p = self.params
+        try:
+            return pymysql.connect(
+                host=p.get("host") or "127.0.0.1", port=int(p.get("port") or 3306),
+                user=p.get("username") or "root", password=self.secrets.get("password") or "",
+                database=self.database or None, charset="utf8mb4", connect_timeout=10,
+            )
+        except Exception as exc:  # noqa: BLE001 - any driver error means "cannot connect"
+            raise SourceError(f"cannot connect to MySQL: {exc.args[-1] if exc.args else exc}") from None
 
     def columns(self, table: TableConfig) -> list[Column]:
         """The table's columns and their declared types, from information_schema."""

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from etl_runner.config import RunOptions, SourceConfig, TableConfig
+from etl_runner.config import TableConfig
 from etl_runner.extract import pg_parallel
 from etl_runner.extract.base import SourceError
 from etl_runner.extract.sqlbase import Column, CursorBounds, SQLSource, cursor_bounds, rechunk, select_columns
@@ -58,10 +58,6 @@ def _base_type(type_name: str) -> str:
 class PostgresSource(SQLSource):
     """Streams a table's selected columns past the cursor; never fetches the whole result."""
 
-    def __init__(self, source: SourceConfig, options: RunOptions):
-        super().__init__(source, options)
-        self._conn = None
-
     def _uri(self) -> str:
         p = self.params
         user = quote(str(p.get("username") or "postgres"), safe="")
@@ -72,10 +68,8 @@ class PostgresSource(SQLSource):
         sslmode = quote(str(p.get("sslmode") or "prefer"), safe="")
         return f"postgresql://{auth}@{host}:{int(p.get('port') or 5432)}/{database}?sslmode={sslmode}"
 
-    def connection(self):
-        if self._conn is None:
-            self._conn = self._connect()
-        return self._conn
+    def _open_connection(self):
+        return self._connect()
 
     def _connect(self):
         """A new autocommit ADBC connection (the parallel reader opens one per range)."""

@@ -73,6 +73,30 @@ class SQLSource(SourceBase):
     """Base of the SQL sources: `columns()` from the catalog, `read_table` streams a SELECT."""
 
     quote = '"'
+    _conn = None
+    _connect_error: SourceError | None = None
+
+    def connect(self) -> None:
+        """Open the connection ahead of the first read (the pipeline does it while the warehouse opens).
+
+        A failure is kept and raised again by `connection()` at the first read, where it fails the
+        table with its message, instead of being retried (an unreachable host would wait twice).
+        """
+        try:
+            self.connection()
+        except SourceError as exc:
+            self._connect_error = exc
+
+    def connection(self):
+        """The source's connection, opened on first use by `_open_connection`."""
+        if self._conn is None:
+            if self._connect_error is not None:
+                raise self._connect_error
+            self._conn = self._open_connection()
+        return self._conn
+
+    def _open_connection(self):
+        raise NotImplementedError
 
     def q(self, name: str) -> str:
         return quote_ident(name, self.quote)

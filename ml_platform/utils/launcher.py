@@ -1,6 +1,7 @@
 """Run launchers: start, cancel and observe the ETL runner for one run.
 
-Local (default): `python -m etl_runner` as a subprocess in its own session, output to RUN_LOG_DIR/<run>.log.
+Local (default): `python -m etl_runner` as a subprocess in its own session, output to RUN_LOG_DIR/<run>.log
+(handed to the warm runner server when RUNNER_WARM_SOCKET is set and it listens; same process contract).
 Cloud Run Jobs: `JobsClient.run_job` with per-run container overrides; the execution name is the id.
 """
 from __future__ import annotations
@@ -69,6 +70,8 @@ class LocalLauncher:
         log_path = log_dir / f"{run_id}.log"
         env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV or k.startswith(_INHERITED_PREFIXES)}
         env.update(runner_env(run_id=run_id, data_source_id=data_source_id, token=token))
+        if settings.RUNNER_WARM_SOCKET:  # pre-imported runner: ~0.3 s less per run (etl_runner/warm_server.py)
+            env["RUNNER_WARM_SOCKET"] = settings.RUNNER_WARM_SOCKET
         with open(log_path, "ab") as log_file:
             proc = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 [sys.executable, "-m", "etl_runner"], cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +115,22 @@ def mysql_exec(db: dict, *statements: str) -> None:
                 cur.execute(s)
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def running_warm_server(directory: Path) -> Iterator[tuple[Path, Path]]:
+    """`python -m etl_runner serve` on a socket in `directory`; yields (socket, server log)."""
+    sock, log = directory / "runner.sock", directory / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "etl_runner", "serve", "--socket", str(sock)], cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "warm server did not start"
+            time.sleep(0.05)
+        yield sock, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

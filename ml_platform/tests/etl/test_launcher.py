@@ -4,6 +4,7 @@ import time
 import pytest
 
 from ml_platform.utils import launcher
+from tests.etl_runner.runner_util import running_warm_server
 from tests.fakes.cloud_run import FakeCloudRun
 
 JOB = "projects/test-proj/locations/us-central1/jobs/etl-runner"
@@ -63,6 +64,21 @@ def test_local_launcher_output_goes_to_the_log_file(local_settings):
                      "API call failed" in open(result.log_location).read())
     finally:
         backend.cancel(result.execution_id)
+
+
+def test_local_launcher_hands_runs_to_the_warm_runner_server(local_settings, tmp_path):
+    with running_warm_server(tmp_path) as (sock, server_log):
+        local_settings.RUNNER_WARM_SOCKET = str(sock)
+        backend = launcher.LocalLauncher()
+        result = backend.launch(run_id=6, data_source_id=1, token="t")
+        try:
+            # the forked child writes to the run's log file (its stdout/stderr were handed over)
+            assert _wait(lambda: "API call failed" in open(result.log_location).read(), seconds=30)
+            assert backend.state(result.execution_id) == launcher.RUNNING
+        finally:
+            backend.cancel(result.execution_id)
+        assert backend.state(result.execution_id) == launcher.FINISHED
+        assert _wait(lambda: "run process" in server_log.read_text())  # the server ran it, and it stopped
 
 
 def test_local_state_of_unknown_execution_is_unknown_and_cancel_is_a_no_op():
