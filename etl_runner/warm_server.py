@@ -14,6 +14,8 @@ in the child. A setting read from the environment at import time would carry the
 into every run, so the preloaded modules read their settings when a run uses them.
 
 Only processes of the same user may connect (the socket is 0600 and the peer's uid is checked).
+Stopping the server stops the runs it is serving: their clients lose the connection and exit with 1, which
+closes the children's connections, and the children stop (the platform's reaper closes such runs).
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ def preload() -> list[str]:
 
 def serve(socket_path: str) -> int:
     """Accept runs until SIGTERM/SIGINT; each run is a forked child reported back when it exits."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError) as exc:
+        _log(f"cannot serve: pidfds are not available here ({exc}); runs start cold")
+        return 1
     missing = preload()
     listener = _listen(socket_path)
     if listener is None:
@@ -103,7 +110,11 @@ def _listen(socket_path: str) -> socket.socket | None:
 
 
 def _accept(listener: socket.socket, sel: selectors.BaseSelector) -> None:
-    conn, _ = listener.accept()
+    try:
+        conn, _ = listener.accept()
+    except OSError as exc:  # the client gave up between connect and accept
+        _log(f"accept failed: {exc}")
+        return
     try:
         _check_peer(conn)
         request, fds = _read_request(conn)
@@ -113,7 +124,14 @@ def _accept(listener: socket.socket, sel: selectors.BaseSelector) -> None:
         return
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # e.g. out of processes: this run fails, the server keeps serving
+        _log(f"cannot fork a run: {exc}")
+        for fd in fds:
+            os.close(fd)
+        conn.close()
+        return
     if pid == 0:  # the child never returns
         _close_server_fds(listener, sel)
         _run_child(conn, fds, request)
