@@ -18,7 +18,16 @@ import pyarrow as pa
 from etl_runner.config import JobConfig, TableConfig
 from etl_runner.extract.base import FileInfo, FileSource, SourceError, open_source
 from etl_runner.files_plan import align_to_schema, files_to_load, union_schema
-from etl_runner.load.base import LoadPlan, ProcessedFile, StateUpdate, Warehouse, WarehouseError, open_warehouse
+from etl_runner.load.base import (
+    LoadPlan,
+    LoadResult,
+    LocalParquet,
+    ProcessedFile,
+    StateUpdate,
+    Warehouse,
+    WarehouseError,
+    open_warehouse,
+)
 from etl_runner.normalize import NormalizeError, Normalizer, batch_max, cursor_string
 from etl_runner.prefetch import prefetch
 from etl_runner.reporting import Reporter
@@ -244,8 +253,11 @@ class Pipeline:
         first = next(iter(first_batches), None)
         if first is None:
             raise SourceError(f"file {files[0].path} has no schema (empty file)")
-        normalizer = Normalizer(_files_schema(source, table, files, first.schema))
+        schemas = _file_schemas(source, table, files, first.schema)
+        union = union_schema(schemas, table.schema_drift)
+        normalizer = Normalizer(union)
         progress = Progress(self._on_progress, None)
+        local_parquet, footer_rows = _local_parquet(source, table, files, schemas, union)
 
         def all_files() -> Iterator[pa.RecordBatch]:
             for i, info in enumerate(files):
@@ -258,12 +270,20 @@ class Pipeline:
 
         def finish() -> StateUpdate:
             fault_point("after_extract")
+            if plan.read_directly:  # the warehouse read the files itself: rows per file from their footers
+                loaded[:] = [ProcessedFile(info, rows) for info, rows in zip(files, footer_rows, strict=True)]
             return StateUpdate(cursor=report.cursor_before, files=list(loaded))
 
         self.phase("load")
         plan = LoadPlan(table, normalizer.schema, progress.stream(all_files(), normalizer), finish,
-                        self.config.run_id, normalizer.mapping)
-        result = warehouse.load(plan)
+                        self.config.run_id, normalizer.mapping, local_parquet=local_parquet)
+        try:
+            result = _load_preferring_direct(warehouse, plan)
+        finally:
+            getattr(first_batches, "close", lambda: None)()  # unread when the warehouse read the files itself
+        if plan.read_directly:
+            progress.rows, progress.bytes = result.rows_loaded, sum(info.size or 0 for info in files)
+            self._on_progress(progress.rows, progress.bytes)
         self._fill(report, progress, result.rows_loaded, time.perf_counter() - t0)
         report.files = len(loaded)
         for pf in loaded:
@@ -315,11 +335,49 @@ def final_payload(result: RunResult) -> dict[str, Any]:
     return payload
 
 
-def _files_schema(source: FileSource, table: TableConfig, files: list[FileInfo], first_schema: pa.Schema) -> pa.Schema:
-    """The union schema of a run's files (see `union_schema`), found without reading any file whole.
+def _load_preferring_direct(warehouse: Warehouse, plan: LoadPlan) -> LoadResult:
+    """Load; if the warehouse's own Parquet reader failed, load the same files through the Arrow stream.
+
+    The stream names the broken file and row (DuckDB's reader does not), or loads what DuckDB could not.
+    Nothing was committed by the failed attempt, and the stream was not started, so it is a clean retry.
+    """
+    try:
+        return warehouse.load(plan)
+    except WarehouseError as exc:
+        if not plan.read_directly:
+            raise
+        log.warning("%s; loading the files through the Arrow stream instead", exc)
+        plan.local_parquet, plan.read_directly = None, False
+        return warehouse.load(plan)
+
+
+def _file_schemas(source: FileSource, table: TableConfig, files: list[FileInfo],
+                  first_schema: pa.Schema) -> list[tuple[str, pa.Schema]]:
+    """Each file's schema, found without reading any file whole (see `union_schema` for the run's schema).
 
     The first file's schema comes from its first batch (already read), the others' from footer or first block.
     """
     schemas = [(files[0].path, first_schema)]
     schemas += [(info.path, source.file_schema(table, info)) for info in files[1:]]
-    return union_schema(schemas, table.schema_drift)
+    return schemas
+
+
+def _local_parquet(source: FileSource, table: TableConfig, files: list[FileInfo],
+                   schemas: list[tuple[str, pa.Schema]], union: pa.Schema) -> tuple[LocalParquet | None, list[int]]:
+    """Local Parquet files that all have exactly the run's columns and types, with their footer row counts.
+
+    Only then may the warehouse read them itself (no file needs NULL columns or casts from `align_to_schema`).
+    """
+    if getattr(source, "kind", "") != "local_files" or table.file is None or table.file.format != "parquet":
+        return None, []
+    wanted = [(f.name, f.type) for f in union]
+    if any([(f.name, f.type) for f in schema] != wanted for _, schema in schemas):
+        return None, []
+    import pyarrow.parquet as pq
+
+    rows, largest = [], 0
+    for info in files:
+        meta = pq.read_metadata(info.path)
+        rows.append(meta.num_rows)
+        largest = max([largest, *(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))])
+    return LocalParquet([info.path for info in files], largest), rows

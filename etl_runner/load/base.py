@@ -64,6 +64,20 @@ class LoadPlan:
     run_id: int | None = None
     mapping: dict[str, str] = field(default_factory=dict)  # source column name -> destination name
     key_unique: bool = False  # the source enforces primary_key: the stream holds no duplicate keys
+    local_parquet: LocalParquet | None = None  # the same rows as local Parquet files a warehouse may read itself
+    read_directly: bool = False  # set by the warehouse when it read `local_parquet` instead of `batches`
+
+
+@dataclass(frozen=True)
+class LocalParquet:
+    """Local Parquet files that hold exactly the plan's stream (same columns and types in every file).
+
+    A warehouse that reads Parquet itself (DuckDB, in parallel) may load these instead of the Arrow
+    stream, if its reader gives exactly the stream's column types; it then sets `plan.read_directly`.
+    """
+
+    paths: list[str]
+    largest_row_group_bytes: int  # uncompressed: what a reader thread holds at once
 
 
 @dataclass

@@ -17,6 +17,7 @@ from etl_runner.config import DestinationConfig, RunOptions, TableConfig
 from etl_runner.extract.base import FileInfo
 from etl_runner.load import duckdb_schema as ds
 from etl_runner.load.base import LoadPlan, LoadResult, ProcessedFile, WarehouseError
+from etl_runner.load.duckdb_direct import drop_parquet_view, memory_for_row_groups, open_parquet_view
 from etl_runner.load.duckdb_schema import quote
 
 STATE_DDL = (
@@ -83,8 +84,7 @@ class DuckDBWarehouse:
         """
         if os.environ.get("RUNNER_DUCKDB_MEMORY_LIMIT"):
             return
-        threads = int(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
-        limit_mb = max(MEMORY_FLOOR_MB, len(schema) * threads * MEMORY_PER_COLUMN_THREAD_MB)
+        limit_mb = max(MEMORY_FLOOR_MB, len(schema) * self._threads() * MEMORY_PER_COLUMN_THREAD_MB)
         self.con.execute(f"SET memory_limit = '{int(limit_mb)}MB'")
 
     def _ensure_schema(self, schema: str) -> None:
@@ -126,15 +126,17 @@ class DuckDBWarehouse:
             self._fault_hook("before_commit")
             self.con.execute("COMMIT")
             return result
-        except duckdb.OutOfMemoryException as exc:
-            self.con.execute("ROLLBACK")
-            limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-            raise WarehouseError(f"DuckDB ran out of memory loading {plan.table.dest_table} (memory_limit "
-                                 f"{limit}); set RUNNER_DUCKDB_MEMORY_LIMIT higher: {exc}") from None
-        except BaseException:
+        except BaseException as exc:
             self.con.execute("ROLLBACK")
             if stream_errors:  # DuckDB wraps what the Arrow stream raised: raise the source's own error
                 raise stream_errors[0] from None
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+                raise WarehouseError(f"DuckDB ran out of memory loading {plan.table.dest_table} (memory_limit "
+                                     f"{limit}); set RUNNER_DUCKDB_MEMORY_LIMIT higher: {exc}") from None
+            if plan.read_directly and isinstance(exc, duckdb.Error):
+                raise WarehouseError(f"DuckDB could not load the Parquet files of {plan.table.dest_table}: "
+                                     f"{exc}") from None
             raise
 
     def _load_in_transaction(self, plan: LoadPlan) -> LoadResult:
@@ -142,8 +144,10 @@ class DuckDBWarehouse:
         self._ensure_schema(t.dest_dataset)
         schema = _duckdb_ready_schema(plan.schema)
         self._size_memory_for(schema)
-        reader = pa.RecordBatchReader.from_batches(schema, (_duckdb_ready(b, schema) for b in plan.batches))
-        self.con.register("__etl_incoming", reader)
+        plan.read_directly = self._open_local_parquet(plan, schema)
+        if not plan.read_directly:
+            reader = pa.RecordBatchReader.from_batches(schema, (_duckdb_ready(b, schema) for b in plan.batches))
+            self.con.register("__etl_incoming", reader)
         try:
             added, widened = [], []
             if t.load_mode == "replace":
@@ -157,9 +161,26 @@ class DuckDBWarehouse:
                     self._create_empty(t, schema)
                 rows = self._merge_or_append(plan, empty)
         finally:
-            self._unregister("__etl_incoming")
+            if plan.read_directly:
+                drop_parquet_view(self.con)
+            else:
+                self._unregister("__etl_incoming")
         self._write_state(t, plan.finish(), plan.run_id)
         return LoadResult(rows, [c for c, _ in added], [c for c, _ in widened])
+
+    def _open_local_parquet(self, plan: LoadPlan, schema: pa.Schema) -> bool:
+        """Let DuckDB read the plan's local Parquet files itself (duckdb_direct.py), with room for their row groups."""
+        if not open_parquet_view(self.con, plan, schema):
+            return False
+        if not os.environ.get("RUNNER_DUCKDB_MEMORY_LIMIT"):
+            current = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            needed = memory_for_row_groups(plan.local_parquet.largest_row_group_bytes, self._threads())
+            if needed > _mib(current):
+                self.con.execute(f"SET memory_limit = '{needed}MB'")
+        return True
+
+    def _threads(self) -> int:
+        return int(self.con.execute("SELECT current_setting('threads')").fetchone()[0])
 
     def _target(self, t: TableConfig, name: str | None = None) -> str:
         return f"{quote(t.dest_dataset)}.{quote(name or t.dest_table)}"
@@ -293,6 +314,12 @@ class DuckDBWarehouse:
         if self.con is not None:
             self.con.close()
             self.con = None
+
+
+def _mib(setting: str) -> float:
+    """DuckDB's memory_limit display ('61.0 MiB', '1.5 GiB') in MiB."""
+    number, unit = setting.split()
+    return float(number) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 1024 * 1024}.get(unit, 1)
 
 
 def _keep_error(batches: Iterator[pa.RecordBatch], errors: list[BaseException]) -> Iterator[pa.RecordBatch]:
