@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/files_bench.py [--rows 5000000] [--files 10] [--dir /tmp/files_bench] [--repeat 3]
 Generates the files itself (DuckDB COPY), then per repeat runs, each in a fresh process and a fresh DuckDB file:
 - reference: `CREATE TABLE t AS SELECT * FROM read_parquet([...])` (and `read_csv([...])`) in DuckDB;
-- runner: `python -m etl_runner run --config` with a `local_files` source, load_mode replace.
+- runner: `python -m etl_runner run --config` with a `local_files` source, load_mode replace, cold (a new
+  process) and warm (handed to the warm runner server, as the local platform runs it).
 Prints seconds, peak RSS and the ratios (targets: Parquet < 1.3x, CSV < 1.5x); medians over the repeats.
 """
 
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runner_bench import PY, REPO, measured  # noqa: E402 - the shared process timer
+from runner_bench import PY, REPO, WarmServer, measured  # noqa: E402 - the shared process timer
 
 GENERATE = """
 SELECT i AS id, (i % 100000)::INTEGER AS customer_id, ((i % 100000) / 100.0)::DECIMAL(12,2) AS amount,
@@ -59,7 +60,7 @@ def duckdb_reference(folder: Path, fmt: str, work: Path) -> tuple[float, float]:
     return seconds, rss
 
 
-def runner_files(folder: Path, fmt: str, work: Path) -> tuple[float, float, dict]:
+def runner_files(folder: Path, fmt: str, work: Path, env: dict | None = None) -> tuple[float, float, dict]:
     table = {"table_id": 1, "dest_dataset": "bench", "dest_table": f"files_{fmt}", "load_mode": "replace",
              "file": {"prefix": f"{fmt}/", "pattern": f"*.{fmt}", "format": fmt}}
     config = {"version": 1, "run_id": 1, "job": {"id": 1, "name": "bench files", "project_id": 1},
@@ -69,21 +70,24 @@ def runner_files(folder: Path, fmt: str, work: Path) -> tuple[float, float, dict
               "tables": [table], "options": {"batch_size": 100000}}
     path = work / f"job_{time.monotonic_ns()}.json"
     path.write_text(json.dumps(config))
-    seconds, rss, out = measured([PY, "-m", "etl_runner", "run", "--config", str(path)])
+    seconds, rss, out = measured([PY, "-m", "etl_runner", "run", "--config", str(path)], env=env)
     final = [json.loads(x) for x in out.splitlines() if '"finalize"' in x][-1]
     return seconds, rss, final["tables"][0]
 
 
-def one_round(folder: Path, rows: int) -> dict:
+def one_round(folder: Path, rows: int, warm: WarmServer) -> dict:
+    """DuckDB's reader, the runner cold (a new process) and warm (through the warm runner server)."""
     r: dict = {}
     with tempfile.TemporaryDirectory(prefix="files_bench_") as tmp:
         work = Path(tmp)
         for fmt in ("parquet", "csv"):
             r[f"{fmt}_duckdb_s"], r[f"{fmt}_duckdb_rss_mb"] = duckdb_reference(folder, fmt, work)
-            r[f"{fmt}_runner_s"], r[f"{fmt}_runner_rss_mb"], table = runner_files(folder, fmt, work)
-            if table["rows_loaded"] != rows or table["status"] != "completed":
-                raise SystemExit(f"runner loaded {table['rows_loaded']} of {rows} {fmt} rows: {table}")
+            for mode, env in (("runner", None), ("warm", warm.env)):
+                r[f"{fmt}_{mode}_s"], r[f"{fmt}_{mode}_rss_mb"], table = runner_files(folder, fmt, work, env)
+                if table["rows_loaded"] != rows or table["status"] != "completed":
+                    raise SystemExit(f"runner loaded {table['rows_loaded']} of {rows} {fmt} rows: {table}")
             r[f"{fmt}_ratio"] = r[f"{fmt}_runner_s"] / r[f"{fmt}_duckdb_s"]
+            r[f"{fmt}_warm_ratio"] = r[f"{fmt}_warm_s"] / r[f"{fmt}_duckdb_s"]
     return r
 
 
@@ -102,9 +106,14 @@ def main() -> None:
         print(f"generated {args.files} Parquet + {args.files} CSV files ({args.rows:,} rows) in "
               f"{time.perf_counter() - t:.0f}s under {args.dir}", flush=True)
     rounds = []
-    for i in range(args.repeat):
-        rounds.append(one_round(args.dir, args.rows))
-        print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
+    with tempfile.TemporaryDirectory(prefix="files_bench_warm_") as warm_dir:
+        warm = WarmServer(Path(warm_dir))
+        try:
+            for i in range(args.repeat):
+                rounds.append(one_round(args.dir, args.rows, warm))
+                print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
+        finally:
+            warm.stop()
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     report(median, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -117,9 +126,12 @@ def report(m: dict, args) -> None:
     for fmt, reader, target in (("parquet", "read_parquet", 1.3), ("csv", "read_csv", 1.5)):
         print(f"  DuckDB {reader} -> table (defaults)          {m[f'{fmt}_duckdb_s']:6.2f} s "
               f"peak RSS {m[f'{fmt}_duckdb_rss_mb']:5.0f} MB")
-        print(f"  runner {fmt} -> DuckDB                        {m[f'{fmt}_runner_s']:6.2f} s "
+        print(f"  runner {fmt} -> DuckDB (cold)                 {m[f'{fmt}_runner_s']:6.2f} s "
               f"peak RSS {m[f'{fmt}_runner_rss_mb']:5.0f} MB")
-        print(f"  ratio vs DuckDB {m[f'{fmt}_ratio']:.2f}x (target < {target}x)")
+        print(f"  runner {fmt} -> DuckDB (warm server)          {m[f'{fmt}_warm_s']:6.2f} s "
+              f"peak RSS {m[f'{fmt}_warm_rss_mb']:5.0f} MB")
+        print(f"  ratio vs DuckDB: cold {m[f'{fmt}_ratio']:.2f}x, warm {m[f'{fmt}_warm_ratio']:.2f}x "
+              f"(target < {target}x)")
 
 
 if __name__ == "__main__":

@@ -259,20 +259,23 @@ class Pipeline:
         progress = Progress(self._on_progress, None)
         local_parquet, footer_rows = _local_parquet(source, table, files, schemas, union)
 
+        def one_file(i: int, info: FileInfo) -> Iterator[pa.RecordBatch]:
+            rows = 0
+            batches = _chain(first, first_batches) if i == 0 else source.read_file(table, info)
+            for batch in batches:
+                rows += batch.num_rows
+                yield align_to_schema(batch, normalizer.source_schema, info.path)
+            loaded.append(ProcessedFile(info, rows))
+
         def all_files() -> Iterator[pa.RecordBatch]:
             for i, info in enumerate(files):
-                rows = 0
-                batches = _chain(first, first_batches) if i == 0 else source.read_file(table, info)
-                for batch in batches:
-                    rows += batch.num_rows
-                    yield align_to_schema(batch, normalizer.source_schema, info.path)
-                loaded.append(ProcessedFile(info, rows))
+                yield from one_file(i, info)
 
         def finish() -> StateUpdate:
             fault_point("after_extract")
             if plan.read_directly:  # the warehouse read the files itself: rows per file from their footers
                 loaded[:] = [ProcessedFile(info, rows) for info, rows in zip(files, footer_rows, strict=True)]
-            return StateUpdate(cursor=report.cursor_before, files=list(loaded))
+            return StateUpdate(cursor=report.cursor_before, files=sorted(loaded, key=lambda pf: pf.file.path))
 
         self.phase("load")
         plan = LoadPlan(table, normalizer.schema, progress.stream(all_files(), normalizer), finish,
@@ -286,7 +289,7 @@ class Pipeline:
             self._on_progress(progress.rows, progress.bytes)
         self._fill(report, progress, result.rows_loaded, time.perf_counter() - t0)
         report.files = len(loaded)
-        for pf in loaded:
+        for pf in sorted(loaded, key=lambda pf: pf.file.path):
             self.reporter.record_file(table.table_id, pf.to_dict())
 
 

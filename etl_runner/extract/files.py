@@ -52,7 +52,7 @@ def compression_for(path: str, setting: str) -> str | None:
 
 def _text_stream(raw: BinaryIO, path: str, options: FileOptions) -> pa.NativeFile:
     """Wrap a raw reader in decompression (per the compression setting)."""
-    stream = pa.PythonFile(raw, mode="r")
+    stream = raw if isinstance(raw, pa.NativeFile) else pa.PythonFile(raw, mode="r")
     codec = compression_for(path, options.compression)
     return pa.CompressedInputStream(stream, codec) if codec else stream
 
