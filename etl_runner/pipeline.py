@@ -161,11 +161,14 @@ class Pipeline:
             with open_source(self.config.source, self.config.options) as source:
                 # The source connects while the warehouse opens: both mostly wait on I/O.
                 connecting = _Background(getattr(source, "connect", None))
+                waited: list[bool] = []
                 try:
-                    warehouse.open(on_wait=lambda: self.phase("waiting_for_warehouse"))
+                    warehouse.open(on_wait=lambda: (waited.append(True), self.phase("waiting_for_warehouse")))
                 finally:
                     connecting.join()
                 connecting.raise_error()
+                if waited:  # the connection sat idle while another run loaded: open a fresh one at first read
+                    getattr(source, "reconnect_later", lambda: None)()
                 reports = [self._run_table_safely(source, warehouse, t) for t in self.config.tables]
         finally:
             warehouse.close()

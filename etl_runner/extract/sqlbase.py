@@ -87,6 +87,11 @@ class SQLSource(SourceBase):
         except SourceError as exc:
             self._connect_error = exc
 
+    def reconnect_later(self) -> None:
+        """Drop a connection opened before a long wait (it may have been cut while idle); the next read reconnects."""
+        self.close()
+        self._connect_error = None  # and a source that was down may be back
+
     def connection(self):
         """The source's connection, opened on first use by `_open_connection`."""
         if self._conn is None:

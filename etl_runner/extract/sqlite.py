@@ -81,6 +81,9 @@ class SQLiteSource(SQLSource):
         except sqlite3.Error as exc:
             raise SourceError(f"cannot open SQLite database {path}: {exc}") from None
 
+    def reconnect_later(self) -> None:
+        """A local file: nothing can cut the connection while the run waits."""
+
     def columns(self, table: TableConfig) -> list[Column]:
         """Columns and declared types via PRAGMA table_info."""
         rows = self._conn.execute("SELECT name, type FROM pragma_table_info(?)", (table.source_table,)).fetchall()

@@ -158,3 +158,28 @@ def test_concurrent_run_waits_for_the_warehouse(pg_database, tmp_path):
         holder.kill()
         holder.wait()
     assert len(dest_rows(path, "orders")) == 2500
+
+
+def test_source_connects_while_the_warehouse_opens_and_again_after_a_wait(pg_database, tmp_path, monkeypatch):
+    """The connection opened during a wait for the warehouse lock may be cut while idle: a fresh one reads."""
+    from etl_runner.extract.postgres import PostgresSource
+
+    pg_exec(pg_database, *SEED)
+    opened = []
+    original = PostgresSource._connect
+    monkeypatch.setattr(PostgresSource, "_connect", lambda self: opened.append(1) or original(self))
+    assert run_pipeline(config(pg_database, tmp_path, "replace"))[0].status == "completed"
+    assert len(opened) == 1  # no wait: the connection opened beside the warehouse is the one that reads
+    path = tmp_path / "w.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); "
+                               "print('locked', flush=True); time.sleep(2)"], cwd=REPO, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result, reporter = run_pipeline(config(pg_database, tmp_path, "replace"))
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.status == "completed", result
+    assert "waiting_for_warehouse" in reporter.phases
+    assert len(opened) == 3  # the second run connected early, waited, then read on a fresh connection
