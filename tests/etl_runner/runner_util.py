@@ -134,3 +134,17 @@ def running_warm_server(directory: Path) -> Iterator[tuple[Path, Path]]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def warehouse_locked(path: Path, seconds: float) -> Iterator[None]:
+    """Another process holds the DuckDB writer lock on `path` for `seconds` (or until the block ends)."""
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); "
+                               f"print('locked', flush=True); time.sleep({seconds})"], cwd=REPO,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import duckdb
 import pytest
 
 from tests.etl_runner.runner_util import (
-    REPO,
     dest_rows,
     dest_state,
     job_config,
@@ -20,6 +17,7 @@ from tests.etl_runner.runner_util import (
     run_pipeline,
     source_for,
     stdout_events,
+    warehouse_locked,
 )
 
 SEED = ("CREATE TABLE orders (id int primary key, amount numeric(12,2), status text, updated_at timestamptz)",
@@ -143,20 +141,13 @@ def test_partial_status_when_one_table_fails(pg_database, tmp_path):
 def test_concurrent_run_waits_for_the_warehouse(pg_database, tmp_path):
     pg_exec(pg_database, *SEED)
     path = tmp_path / "w.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); "
-                               "print('locked', flush=True); time.sleep(3)"], cwd=REPO, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with warehouse_locked(path, seconds=3):
         start = time.monotonic()
         proc = run_cli(config(pg_database, tmp_path, "replace"), tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert time.monotonic() - start > 1.5
         phases = [e.get("phase") for e in stdout_events(proc)]
         assert "waiting_for_warehouse" in phases
-    finally:
-        holder.kill()
-        holder.wait()
     assert len(dest_rows(path, "orders")) == 2500
 
 
@@ -170,16 +161,8 @@ def test_source_connects_while_the_warehouse_opens_and_again_after_a_wait(pg_dat
     monkeypatch.setattr(PostgresSource, "_connect", lambda self: opened.append(1) or original(self))
     assert run_pipeline(config(pg_database, tmp_path, "replace"))[0].status == "completed"
     assert len(opened) == 1  # no wait: the connection opened beside the warehouse is the one that reads
-    path = tmp_path / "w.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(path)!r}); "
-                               "print('locked', flush=True); time.sleep(2)"], cwd=REPO, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with warehouse_locked(tmp_path / "w.duckdb", seconds=2):
         result, reporter = run_pipeline(config(pg_database, tmp_path, "replace"))
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.status == "completed", result
     assert "waiting_for_warehouse" in reporter.phases
     assert len(opened) == 3  # the second run connected early, waited, then read on a fresh connection
