@@ -242,8 +242,9 @@ class Pipeline:
     def _load_files(self, source: FileSource, warehouse: Warehouse, table: TableConfig, report: TableReport) -> None:
         """Load the new/changed files of a table in one transaction, recording each in the ledger.
 
-        The stream's schema is the union over all the files (`_files_schema`), fixed before anything
-        loads: a later file's new columns are added under schema_drift 'add' and fail the run under 'fail'.
+        The stream's schema is the union over all the files (`_file_schemas`, `union_schema`), fixed before
+        anything loads: a later file's new columns are added under schema_drift 'add' and fail the run under
+        'fail'. Local Parquet files may be read by the warehouse itself (`_local_parquet`).
         """
         t0 = time.perf_counter()
         ledger = {} if table.load_mode == "replace" else warehouse.processed_files(table)
@@ -262,17 +263,14 @@ class Pipeline:
         progress = Progress(self._on_progress, None)
         local_parquet, footer_rows = _local_parquet(source, table, files, schemas, union)
 
-        def one_file(i: int, info: FileInfo) -> Iterator[pa.RecordBatch]:
-            rows = 0
-            batches = _chain(first, first_batches) if i == 0 else source.read_file(table, info)
-            for batch in batches:
-                rows += batch.num_rows
-                yield align_to_schema(batch, normalizer.source_schema, info.path)
-            loaded.append(ProcessedFile(info, rows))
-
         def all_files() -> Iterator[pa.RecordBatch]:
             for i, info in enumerate(files):
-                yield from one_file(i, info)
+                rows = 0
+                batches = _chain(first, first_batches) if i == 0 else source.read_file(table, info)
+                for batch in batches:
+                    rows += batch.num_rows
+                    yield align_to_schema(batch, normalizer.source_schema, info.path)
+                loaded.append(ProcessedFile(info, rows))
 
         def finish() -> StateUpdate:
             fault_point("after_extract")
@@ -297,7 +295,10 @@ class Pipeline:
 
 
 class _Background:
-    """Run `work` on a thread; `raise_error` re-raises what it raised (connect errors are table errors)."""
+    """Run `work` on a thread; `raise_error` re-raises what it raised.
+
+    (SQL sources keep their own connect errors for the first read, where they fail the table: see SQLSource.connect.)
+    """
 
     def __init__(self, work: Callable[[], None] | None):
         self.error: BaseException | None = None
@@ -316,8 +317,7 @@ class _Background:
             self.thread.join()
 
     def raise_error(self) -> None:
-        """Only expected source errors are deferred to the first read; anything else fails the run."""
-        if self.error is not None and not isinstance(self.error, SourceError):
+        if self.error is not None:
             raise self.error
 
 
