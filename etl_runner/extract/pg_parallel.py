@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
-from etl_runner.extract.sqlbase import rechunk
+from etl_runner.extract.sqlbase import relabelled
 from etl_runner.prefetch import interleave
 
 # TID range scans (PostgreSQL 14+) read only a range's pages; older servers would scan the whole table per range.
@@ -108,13 +108,7 @@ class ParallelRead:
             with conn.cursor() as cur:
                 cur.execute(f"{self.query} WHERE {ctid_where(low, high)}")
                 reader = cur.fetch_record_batch()
-                schema = self.schema_fix(reader.schema)
-                empty = True
-                for batch in rechunk(reader, self.batch_size):
-                    empty = False
-                    yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
-                if empty:
-                    yield pa.RecordBatch.from_pylist([], schema=schema)
+                yield from relabelled(reader, self.schema_fix(reader.schema), self.batch_size)
             execute(conn, "COMMIT")
         finally:
             conn.close()

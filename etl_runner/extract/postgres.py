@@ -13,7 +13,7 @@ import pyarrow as pa
 from etl_runner.config import TableConfig
 from etl_runner.extract import pg_parallel
 from etl_runner.extract.base import SourceError
-from etl_runner.extract.sqlbase import Column, CursorBounds, SQLSource, cursor_bounds, rechunk, select_columns
+from etl_runner.extract.sqlbase import Column, CursorBounds, SQLSource, cursor_bounds, relabelled, select_columns
 
 # Types ADBC maps to plain Arrow types; anything else (inet, timetz, money, enums, ranges, xml, ...)
 # is read as its text form so no value is lost or turned into opaque bytes.
@@ -143,14 +143,8 @@ class PostgresSource(SQLSource):
         except Exception as exc:  # noqa: BLE001 - any driver error is a source error
             cur.close()
             raise SourceError(f"reading {table.label} failed: {_first_line(exc)}") from None
-        schema = _tag_numeric(reader.schema, columns)
         try:
-            empty = True
-            for batch in rechunk(reader, self.batch_size):
-                empty = False
-                yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
-            if empty:
-                yield pa.RecordBatch.from_pylist([], schema=schema)
+            yield from relabelled(reader, _tag_numeric(reader.schema, columns), self.batch_size)
         finally:
             cur.close()
 

@@ -69,6 +69,16 @@ def rechunk(batches: Iterable[pa.RecordBatch], max_rows: int) -> Iterator[pa.Rec
             yield batch.slice(offset, max_rows)
 
 
+def relabelled(batches: Iterable[pa.RecordBatch], schema: pa.Schema, max_rows: int) -> Iterator[pa.RecordBatch]:
+    """`rechunk`, each batch carrying `schema` (same types, with field metadata); one empty batch if no rows."""
+    empty = True
+    for batch in rechunk(batches, max_rows):
+        empty = False
+        yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+    if empty:
+        yield pa.RecordBatch.from_pylist([], schema=schema)
+
+
 class SQLSource(SourceBase):
     """Base of the SQL sources: `columns()` from the catalog, `read_table` streams a SELECT."""
 
