@@ -161,3 +161,21 @@ def test_a_second_server_on_the_same_socket_refuses_to_start(warm_server):
     assert second.returncode == 1
     assert "already listens" in second.stderr
     assert sock.exists()  # the first server's socket was left alone
+
+
+def test_concurrent_runs_each_get_their_own_child_and_result(warm_server, tmp_path):
+    """Three runs at once into one warehouse: each waits its turn for DuckDB and reports its own exit."""
+    sock, log = warm_server
+    config = json.loads(sqlite_job(tmp_path, rows=50).read_text())
+    procs = []
+    for n in range(3):
+        config["tables"][0]["dest_table"] = f"items_{n}"
+        path = tmp_path / f"job_{n}.json"
+        path.write_text(json.dumps(config))
+        procs.append(start_run(path, sock))
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    assert [len(dest_rows(tmp_path / "w.duckdb", f"items_{n}")) for n in range(3)] == [50, 50, 50]
+    pids = {line.split("run process ")[1].split()[0] for line in finished_runs(log)}
+    assert len(pids) == 3  # three children, three results
