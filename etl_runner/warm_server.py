@@ -195,6 +195,7 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
         os.chdir(request.get("cwd") or "/")
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        time.tzset()  # the run's TZ, not the server's
         random.seed()
         threading.Thread(target=_die_with_client, args=(conn,), name="client-watch", daemon=True).start()
         from etl_runner.cli import main

@@ -179,3 +179,21 @@ def test_concurrent_runs_each_get_their_own_child_and_result(warm_server, tmp_pa
     assert [len(dest_rows(tmp_path / "w.duckdb", f"items_{n}")) for n in range(3)] == [50, 50, 50]
     pids = {line.split("run process ")[1].split()[0] for line in finished_runs(log)}
     assert len(pids) == 3  # three children, three results
+
+
+def test_the_run_sees_its_own_time_zone(warm_server, tmp_path):
+    """A forked child keeps the server's process state: the run's TZ must be applied, not just set."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    sock, _ = warm_server
+    config = json.loads(sqlite_job(tmp_path).read_text())
+    config["tables"][0]["source_table"] = "no_such_table"  # the failure is logged with a local timestamp
+    (tmp_path / "bad_table.json").write_text(json.dumps(config))
+    proc = start_run(tmp_path / "bad_table.json", sock, TZ="Asia/Kathmandu")  # UTC+05:45, unlike the server's
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    now = datetime.now(ZoneInfo("Asia/Kathmandu"))
+    stamps = {(now - timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M") for m in (0, 1)}
+    failure = next(line for line in err.decode().splitlines() if "failed" in line)
+    assert failure[:16] in stamps, failure
