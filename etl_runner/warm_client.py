@@ -42,7 +42,9 @@ def run_warm(socket_path: str, argv: list[str]) -> int | None:
 
 
 def _send_request(sock: socket.socket, argv: list[str]) -> None:
-    payload = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    umask = os.umask(0o077)
+    os.umask(umask)
+    payload = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd(), "umask": umask}).encode()
     message = struct.pack("!I", len(payload)) + payload
     sent = socket.send_fds(sock, [message], [0, 1, 2])
     if sent < len(message):

@@ -13,6 +13,8 @@ pool, so a child inherits no lock held by a thread that does not exist in it. Cl
 in the child. A setting read from the environment at import time would carry the server's value
 into every run, so the preloaded modules read their settings when a run uses them.
 
+The child takes the requester's argv, environment (TZ applied), working directory, umask and stdio; it keeps
+the server's resource limits and locale.
 Only processes of the same user may connect (the socket is 0600 and the peer's uid is checked).
 Stopping the server stops the runs it is serving: their clients lose the connection and exit with 1, which
 closes the children's connections, and the children stop (the platform's reaper closes such runs).
@@ -193,6 +195,7 @@ def _run_child(conn: socket.socket, fds: list[int], request: dict) -> None:
             os.dup2(fd, target)
             os.close(fd)
         os.chdir(request.get("cwd") or "/")
+        os.umask(int(request.get("umask", 0o022)))  # files the run creates get the requester's permissions
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         time.tzset()  # the run's TZ, not the server's

@@ -197,3 +197,13 @@ def test_the_run_sees_its_own_time_zone(warm_server, tmp_path):
     stamps = {(now - timedelta(minutes=m)).strftime("%Y-%m-%d %H:%M") for m in (0, 1)}
     failure = next(line for line in err.decode().splitlines() if "failed" in line)
     assert failure[:16] in stamps, failure
+
+
+def test_files_the_run_creates_get_the_requesters_umask(warm_server, tmp_path):
+    sock, _ = warm_server
+    config = sqlite_job(tmp_path)
+    full_env = {**os.environ, "RUNNER_WARM_SOCKET": str(sock)}
+    proc = subprocess.run(["sh", "-c", f"umask 077 && exec {sys.executable} -m etl_runner run --config {config}"],
+                          cwd=REPO, env=full_env, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "w.duckdb").stat().st_mode & 0o777 == 0o600
