@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 from etl_runner.config import TableConfig
 from etl_runner.extract.base import FileInfo, SourceError
 from etl_runner.load.base import ProcessedFile
+from etl_runner.normalize import safe_name
 
 
 def files_to_load(listed: list[FileInfo], ledger: dict[str, ProcessedFile], table: TableConfig) -> list[FileInfo]:
@@ -31,20 +32,25 @@ def files_to_load(listed: list[FileInfo], ledger: dict[str, ProcessedFile], tabl
     return chosen
 
 
-def union_schema(schemas: list[tuple[str, pa.Schema]], schema_drift: str) -> pa.Schema:
+def union_schema(schemas: list[tuple[str, pa.Schema]], schema_drift: str,
+                 destination_columns: list[str] = ()) -> pa.Schema:
     """The stream's schema over a run's files, given as (path, schema) in load order.
 
-    Columns: the first file's, then new ones in order of first appearance. A new column in a later
-    file fails under schema_drift 'fail'; under 'add' it joins the stream and files without it give NULL.
+    Columns: the first file's, then new ones in order of first appearance. A later file's column that
+    neither the first file nor the destination table has fails under schema_drift 'fail' (the warehouse
+    checks the first file's columns against the destination); under 'add' it joins the stream and files
+    without it give NULL.
     A column whose type differs between files takes a type every file's values fit (int32 + int64 ->
     int64, int + float -> double, null -> anything); incompatible types raise SourceError naming both.
     """
     (_, first), *rest = schemas
     fields = {f.name: f for f in first}
+    in_destination = set(destination_columns)
     for path, schema in rest:
-        new = [n for n in schema.names if n not in fields]
+        new = [n for n in schema.names if n not in fields and safe_name(n) not in in_destination]
         if new and schema_drift == "fail":
-            raise SourceError(f"file {path} has columns {new} not in the table's first file and schema_drift is 'fail'")
+            raise SourceError(f"file {path} has columns {new} that neither the run's first file nor the destination "
+                              "table has, and schema_drift is 'fail'")
         for f in schema:
             fields[f.name] = _wider_field(fields[f.name], f, path) if f.name in fields else f
     return pa.schema(list(fields.values()))

@@ -258,7 +258,8 @@ class Pipeline:
         if first is None:
             raise SourceError(f"file {files[0].path} has no schema (empty file)")
         schemas = _file_schemas(source, table, files, first.schema)
-        union = union_schema(schemas, table.schema_drift)
+        known = warehouse.column_names(table) if table.schema_drift == "fail" else []
+        union = union_schema(schemas, table.schema_drift, known)
         normalizer = Normalizer(union)
         progress = Progress(self._on_progress, None)
         local_parquet, footer_rows = _local_parquet(source, table, files, schemas, union)

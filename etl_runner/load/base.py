@@ -103,6 +103,10 @@ class Warehouse(Protocol):
         """The file ledger of `table`, keyed by path."""
         ...
 
+    def column_names(self, table: TableConfig) -> list[str]:
+        """The destination table's columns (empty when it does not exist yet)."""
+        ...
+
     def load(self, plan: LoadPlan) -> LoadResult:
         """Load the plan's batches and commit them with the plan's state in one transaction."""
         ...

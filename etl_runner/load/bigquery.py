@@ -228,6 +228,11 @@ class BigQueryWarehouse:
 
     # ------------------------------------------------------------------ load
 
+    def column_names(self, table: TableConfig) -> list[str]:
+        """The destination table's columns (empty when it does not exist yet)."""
+        existing = self._get_table(table.dest_dataset, table.dest_table)
+        return [f.name for f in existing.schema] if existing is not None else []
+
     def load(self, plan: LoadPlan) -> LoadResult:
         """Stage, load into a stage table, then commit data and state together (see module doc)."""
         t = plan.table

@@ -116,6 +116,10 @@ class DuckDBWarehouse:
         ).fetchall()
         return {r[0]: ProcessedFile(FileInfo(r[0], r[1], r[2], r[3], r[4]), r[5]) for r in rows}
 
+    def column_names(self, table: TableConfig) -> list[str]:
+        """The destination table's columns (empty when it does not exist yet)."""
+        return list(ds.table_column_types(self.con, table.dest_dataset, table.dest_table))
+
     def load(self, plan: LoadPlan) -> LoadResult:
         """Stream the plan into its table and commit data + state together (rollback on any error)."""
         self.con.execute("BEGIN TRANSACTION")

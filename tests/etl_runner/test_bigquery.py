@@ -191,6 +191,8 @@ def test_schema_drift_adds_columns_or_fails(bq_env, dataset, tmp_path):
     wh.load(plan(table, [pa.record_batch({"a": [1]})]))
     result = wh.load(plan(table, [pa.record_batch({"a": [2], "b": ["new"]})]))
     assert result.added_columns == ["b"]
+    assert wh.column_names(table) == ["a", "b"]
+    assert wh.column_names(table.model_copy(update={"dest_table": "never_loaded"})) == []
     assert rows(bq_env, f"SELECT a, b FROM {dataset}.d ORDER BY a") == [(1, None), (2, "new")]
     strict = table.model_copy(update={"schema_drift": "fail"})
     with pytest.raises(WarehouseError, match="c"):

@@ -142,3 +142,15 @@ def test_file_schema_is_the_schema_read_file_streams_with_selected_columns(root,
     schema = source.file_schema(table, info)
     assert schema.names == ["w", "id"] and schema.field("id").type == pa.int64()
     assert [b.schema for b in source.read_file(table, info)] == [schema]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_drift_fail_accepts_a_later_file_column_the_destination_already_has(root, tmp_path, fmt):
+    """'fail' is about changing the destination: a column it already has is not new, whichever file brings it."""
+    write(root, "a", fmt, {"id": [1], "v": ["x"], "w": [10]})
+    assert run_pipeline(cfg(root, tmp_path, fmt, drift="fail"))[0].status == "completed"
+    write(root, "b", fmt, {"id": [2], "v": ["y"]})  # the run's first file lacks w
+    write(root, "c", fmt, {"id": [3], "v": ["z"], "w": [30]})
+    result, _ = run_pipeline(cfg(root, tmp_path, fmt, drift="fail"))
+    assert result.status == "completed", result
+    assert dest_rows(tmp_path / "w.duckdb", "sales", "id") == [(1, "x", 10), (2, "y", None), (3, "z", 30)]
