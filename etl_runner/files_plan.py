@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from etl_runner.config import TableConfig
 from etl_runner.extract.base import FileInfo, SourceError
@@ -86,7 +85,7 @@ def align_to_schema(batch: pa.RecordBatch, schema: pa.Schema, path: str) -> pa.R
             continue
         col = batch.column(batch.schema.get_field_index(f.name))
         try:
-            arrays.append(col if col.type == f.type else pc.cast(col, f.type))
+            arrays.append(col if col.type == f.type else col.cast(f.type))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
             raise SourceError(f"file {path}: column {f.name!r} does not fit {f.type}: {exc}") from None
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from etl_runner.config import DestinationConfig, RunOptions, TableConfig
 from etl_runner.extract.base import FileInfo
@@ -343,5 +342,5 @@ def _duckdb_ready_schema(schema: pa.Schema) -> pa.Schema:
 def _duckdb_ready(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     if batch.schema.equals(schema):
         return batch
-    arrays = [pc.cast(col, f.type) if col.type != f.type else col for col, f in zip(batch.columns, schema, strict=True)]
+    arrays = [col.cast(f.type) if col.type != f.type else col for col, f in zip(batch.columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
