@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyarrow as pa
 
 from etl_runner.config import TableConfig
@@ -32,7 +34,7 @@ def files_to_load(listed: list[FileInfo], ledger: dict[str, ProcessedFile], tabl
 
 
 def union_schema(schemas: list[tuple[str, pa.Schema]], schema_drift: str,
-                 destination_columns: list[str] = ()) -> pa.Schema:
+                 destination_columns: Iterable[str] = ()) -> pa.Schema:
     """The stream's schema over a run's files, given as (path, schema) in load order.
 
     Columns: the first file's, then new ones in order of first appearance. A later file's column that
