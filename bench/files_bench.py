@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runner_bench import PY, REPO, WarmServer, measured  # noqa: E402 - the shared process timer
+from runner_bench import PY, REPO, WarmServer, measure_rounds, measured  # noqa: E402 - shared helpers
 
 GENERATE = """
 SELECT i AS id, (i % 100000)::INTEGER AS customer_id, ((i % 100000) / 100.0)::DECIMAL(12,2) AS amount,
@@ -105,16 +104,7 @@ def main() -> None:
         generate(args.dir, args.rows, args.files)
         print(f"generated {args.files} Parquet + {args.files} CSV files ({args.rows:,} rows) in "
               f"{time.perf_counter() - t:.0f}s under {args.dir}", flush=True)
-    rounds = []
-    with tempfile.TemporaryDirectory(prefix="files_bench_warm_") as warm_dir:
-        warm = WarmServer(Path(warm_dir))
-        try:
-            for i in range(args.repeat):
-                rounds.append(one_round(args.dir, args.rows, warm))
-                print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
-        finally:
-            warm.stop()
-    median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+    rounds, median = measure_rounds(args.repeat, lambda warm: one_round(args.dir, args.rows, warm))
     report(median, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": args.rows, "files": args.files, "median": median, "rounds": rounds},

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -274,22 +275,33 @@ def main() -> None:
         generate_pg(args.rows)
         generate_mysql(args.rows)
         print(f"generated {args.rows} rows in PostgreSQL and MariaDB in {time.perf_counter() - t:.0f}s", flush=True)
-    rounds = []
-    with tempfile.TemporaryDirectory(prefix="runner_bench_warm_") as warm_dir:
-        warm = WarmServer(Path(warm_dir))
-        try:
-            for i in range(args.repeat):
-                with tempfile.TemporaryDirectory(prefix="runner_bench_") as tmp:
-                    load = os.getloadavg()[0]
-                    rounds.append({**one_round(args, Path(tmp), warm), "loadavg_start": load,
-                                   "loadavg_end": os.getloadavg()[0]})
-                print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
-        finally:
-            warm.stop()
-    median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
+
+    def round_in_fresh_folder(warm: WarmServer) -> dict:
+        with tempfile.TemporaryDirectory(prefix="runner_bench_") as tmp:
+            return one_round(args, Path(tmp), warm)
+
+    rounds, median = measure_rounds(args.repeat, round_in_fresh_folder)
     report({"rows": args.rows, **median}, args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": args.rows, "median": median, "rounds": rounds}, indent=2))
+
+
+def measure_rounds(repeat: int, one_round: Callable[[WarmServer], dict]) -> tuple[list[dict], dict]:
+    """Run `one_round` `repeat` times beside one warm runner server; every round and the medians.
+
+    Each round records the 1-minute load average at its start and end (the machine may be shared).
+    """
+    rounds = []
+    with tempfile.TemporaryDirectory(prefix="bench_warm_") as warm_dir:
+        warm = WarmServer(Path(warm_dir))
+        try:
+            for i in range(repeat):
+                load = os.getloadavg()[0]
+                rounds.append({**one_round(warm), "loadavg_start": load, "loadavg_end": os.getloadavg()[0]})
+                print(f"round {i + 1}: " + ", ".join(f"{k}={v:.2f}" for k, v in rounds[-1].items()), flush=True)
+        finally:
+            warm.stop()
+    return rounds, {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
 
 
 def report(r: dict, repeat: int) -> None:
