@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from etl_runner.config import RunOptions, SourceConfig, TableConfig
+from etl_runner.config import TableConfig
 from etl_runner.extract.base import SourceError
 from etl_runner.extract.sqlbase import Column, CursorBounds, SQLSource, cursor_bounds, rechunk, select_columns
 
@@ -36,10 +36,6 @@ class MySQLSource(SQLSource):
     """Streams a table's selected columns past the cursor as Arrow batches of at most batch_size rows."""
 
     quote = "`"
-
-    def __init__(self, source: SourceConfig, options: RunOptions):
-        super().__init__(source, options)
-        self._conn = None
 
     @property
     def database(self) -> str:
